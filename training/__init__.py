@@ -1,0 +1,1 @@
+"""Training, evaluation and data tooling for ticket-classifier (never imported by serving)."""
