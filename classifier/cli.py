@@ -1,10 +1,166 @@
-"""`ticket-classifier`: the command line."""
+"""`ticket-classifier`: predict, train, evaluate (and serve) from the command line."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Annotated, Any
+
 import typer
+from pydantic import ValidationError
+
+from classifier.schemas import Ticket
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+PREDICT_BATCH = 256
+
+
+def _echo_err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def parse_ticket_line(line: str) -> Ticket:
+    """One input line as a Ticket; ValueError with a readable reason when it is not one."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(raw, dict):
+        raise ValueError("a line must hold one JSON object")
+    try:
+        ticket = Ticket.model_validate(raw)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"field '{'.'.join(str(p) for p in err['loc']) or '-'}': {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ValueError(reasons) from None
+    if not ticket.subject.strip() and not ticket.body.strip():
+        raise ValueError("field 'subject'/'body': both are empty or missing")
+    return ticket
+
+
+@contextmanager
+def _open_in(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdin
+    else:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            yield handle
+
+
+@contextmanager
+def _open_out(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdout
+    else:
+        with open(path, "w", encoding="utf-8") as handle:
+            yield handle
+
+
+def _load_model():
+    from classifier.model import ModelLoadError, TicketClassifier
+    from classifier.settings import get_settings
+
+    settings = get_settings()
+    try:
+        return TicketClassifier.load(settings.model_dir, settings.urgent_threshold)
+    except ModelLoadError as exc:
+        _echo_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
+def _count_lines(path: str) -> int | None:
+    if path == "-":
+        return None
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
+@app.command()
+def predict(
+    input: Annotated[str, typer.Argument(help="JSON Lines of tickets, or - for stdin")],
+    output: Annotated[str, typer.Option("-o", "--output", help="where to write, - for stdout")] = "-",
+) -> None:
+    """Predict every ticket of a JSON Lines file: one prediction line per input line, in order."""
+    model = _load_model()
+    bad = 0
+    total = _count_lines(input)
+    show_progress = sys.stderr.isatty() and (total or 0) > PREDICT_BATCH
+    with _open_in(input) as source, _open_out(output) as sink, _progress(show_progress, total) as tick:
+        batch: list[Ticket] = []
+
+        def flush() -> None:
+            for prediction in model.predict(batch):
+                sink.write(prediction.model_dump_json() + "\n")
+            tick(len(batch))
+            batch.clear()
+
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                batch.append(parse_ticket_line(line))
+            except ValueError as exc:
+                bad += 1
+                _echo_err(f"{input}:{number}: {exc}")
+                tick(1)
+                continue
+            if len(batch) >= PREDICT_BATCH:
+                flush()
+        if batch:
+            flush()
+    if bad:
+        _echo_err(f"{bad} line(s) could not be predicted (see above); the others were.")
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(enabled: bool, total: int | None) -> Iterator[Any]:
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("predicting", total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+@app.command()
+def train(
+    data: Annotated[Path | None, typer.Option(help="labeled corpus (JSON Lines)")] = None,
+    config: Annotated[Path | None, typer.Option(help="training config (JSON)")] = None,
+    out: Annotated[Path | None, typer.Option(help="model folder to write")] = None,
+) -> None:
+    """Fit the model on the train split and write it to the model folder."""
+    from training.pipeline import run_training
+
+    try:
+        run_training(data=data, config_path=config, out=out)
+    except ValueError as exc:  # DatasetError and config errors name the line and field
+        _echo_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path | None, typer.Option(help="labeled corpus (JSON Lines)")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="model folder")] = None,
+    ablation: Annotated[bool, typer.Option(help="also score rules only and model only")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the report as JSON")] = None,
+) -> None:
+    """Print the quality figures of a model on the test split."""
+    from training.pipeline import run_evaluation
+
+    try:
+        run_evaluation(data=data, model_dir=model_dir, ablation=ablation, json_out=json_out)
+    except ValueError as exc:
+        _echo_err(f"error: {exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()

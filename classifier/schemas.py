@@ -65,3 +65,50 @@ class Labels(BaseModel):
     @classmethod
     def _sorted_unique(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
+
+
+Decision = Literal["auto", "suggest", "review"]
+SecretKind = Literal["password", "connection_string", "env", "code", "token", "private_key"]
+
+
+class Alternative(BaseModel):
+    label: str
+    probability: float
+
+
+class SecretSpanOut(BaseModel):
+    """Where a secret stands in the input (offsets into `field`, end exclusive); never the text."""
+
+    field: Literal["subject", "body"]
+    start: int
+    end: int
+    kind: SecretKind
+
+
+class Explanation(BaseModel):
+    rules_fired: list[str] = Field(description="ids of the keyword rules that matched")
+    top_terms: list[str] = Field(description="terms that weighed most for the predicted category")
+    priority_terms: list[str] = Field(description="terms that weighed most for the priority")
+    signals: list[str] = Field(description="detectors that fired (domain, error text, ...)")
+
+
+class Prediction(BaseModel):
+    """The guide's section-6 fields, with confidences, decisions and an explanation."""
+
+    id: str
+    category: Category
+    priority: Priority
+    missing_info: list[MissingCode]
+    multi_issue: bool
+    contains_password: bool
+    language: Language
+    confidence: dict[str, float]
+    alternatives: dict[str, list[Alternative]]
+    decision: dict[str, Decision]
+    needs_review: bool
+    urgent: bool = Field(description="P(P1)+P(P2) passed the urgency threshold")
+    language_fallback: bool = Field(description="written in no supported language; nearest used")
+    truncated: bool = Field(description="the text was cut to the classification limit")
+    explanation: Explanation
+    secret_spans: list[SecretSpanOut]
+    model_version: str

@@ -1,0 +1,36 @@
+"""One typed settings object, read from the environment (prefix CLASSIFIER_) when first asked for."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+DEFAULT_MODEL_DIR = PACKAGE_ROOT.parent / "models"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLASSIFIER_", extra="ignore")
+
+    model_dir: Path = Field(default=DEFAULT_MODEL_DIR, description="folder of the model artifact")
+    max_classify_chars: int = Field(
+        default=20_000,
+        ge=1_000,
+        description="own text beyond this many characters is cut before classification",
+    )
+    urgent_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="P(P1)+P(P2) from which a ticket is treated as urgent; "
+        "None takes the threshold chosen at training time (model metadata)",
+    )
+    predict_batch_size: int = Field(default=256, ge=1, description="spaCy nlp.pipe batch size")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,475 @@
+"""Detectors: domains and hosts, IP addresses, error texts, steps tried, subjects, secrets.
+
+All patterns are linear (bounded repeats, no nested quantifiers): they run on untrusted text of
+any size. Detectors return plain facts; the guide's "needed when" logic lives in the model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from classifier.text import GENERIC_PREFIX, CleanTicket
+
+# ---------------------------------------------------------------- domains and hosts
+
+_TLDS = (
+    "be|eu|com|nl|fr|net|org|info|biz|io|co|shop|store|online|site|tech|app|dev|cloud|"
+    "brussels|vlaanderen|gent|wallonie|lu|de|ch|uk|es|it|pt|at|me|pro|email|xyz|agency|studio|"
+    "restaurant|cafe|bar|immo|legal|law|dental|health|care|art|design|media|events|club|travel|"
+    "photography|fitness|coach|academy|school|today|world|green|bike|garden|farm|wine|beer"
+)
+_DOMAIN = re.compile(
+    r"(?<![\w.@-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,6}(?:" + _TLDS + r")(?![\w-])",
+    re.IGNORECASE,
+)
+_EMAIL_DOMAIN = re.compile(
+    r"[\w.+-]{1,64}@((?:[a-z0-9-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![\w-])", re.IGNORECASE
+)
+# Placeholders, big third parties and the provider's own hosts name nothing of the customer's.
+_NOT_CUSTOMER = re.compile(
+    r"(?:^|\.)(?:example\.(?:com|org|net|be)|domain\.(?:com|be)|yourdomain\.\w+|mydomain\.\w+|"
+    r"jouwdomein\.\w+|mijndomein\.\w+|votredomaine\.\w+|test\.(?:com|be)|"
+    r"gmail\.com|googlemail\.com|google\.\w+|hotmail\.\w+|outlook\.\w+|live\.\w+|yahoo\.\w+|"
+    r"icloud\.com|me\.com|apple\.com|microsoft\.com|office\.com|office365\.com|microsoftonline\.com|"
+    r"skynet\.be|telenet\.be|proximus\.be|scarlet\.be|orange\.be|voo\.be|"
+    r"wordpress\.(?:org|com)|wp\.com|joomla\.org|drupal\.org|prestashop\.com|magento\.com|"
+    r"woocommerce\.com|facebook\.com|instagram\.com|linkedin\.com|youtube\.com|twitter\.com|x\.com|"
+    r"bit\.ly|tinyurl\.com|goo\.gl|t\.co|letsencrypt\.org|cloudflare\.com|github\.com|"
+    r"eth0\.me|whatismyip\.com|whatismyipaddress\.com|webcanyon\.eu|wetransfer\.com|"
+    r"dropbox\.com|mollie\.com|stripe\.com|paypal\.com|php\.net|w3\.org|dnsbl\.info|"
+    r"spamhaus\.org|mxtoolbox\.com|zoom\.us|teams\.microsoft\.com)$",
+    re.IGNORECASE,
+)
+# A named server or hosting package: vps-12, srv03, "pakket Business", "hosting package Pro"
+_NAMED_HOST = re.compile(
+    r"\b(?:vps|srv|server|node|web|host|cpanel|plesk|shared|sh|mail)[-_ ]?\d{1,4}\b"
+    r"|\b(?:pakket|package|pack|formule|abonnement)\s+[\"'«]?[A-Z][\w-]{2,30}",
+)
+_FILE_LIKE = re.compile(r"\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip)$", re.I)
+
+
+def find_domains(text: str) -> list[str]:
+    """Customer domains and hostnames named in the text (e-mail domains included)."""
+    found: list[str] = []
+    for match in _EMAIL_DOMAIN.finditer(text):
+        found.append(match.group(1).lower())
+    for match in _DOMAIN.finditer(text):
+        found.append(match.group(0).lower())
+    seen: dict[str, None] = {}
+    for domain in found:
+        domain = domain.strip(".")
+        if domain.startswith("www."):
+            domain = domain[4:]
+        if _NOT_CUSTOMER.search(domain) or _FILE_LIKE.search(domain) or "." not in domain:
+            continue
+        seen.setdefault(domain, None)
+    return list(seen)
+
+
+def names_host(text: str) -> bool:
+    return bool(_NAMED_HOST.search(text))
+
+
+# ---------------------------------------------------------------- IP addresses
+
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])", re.I)
+_CUSTOMER_IP_CUE = re.compile(
+    r"(?:\b(?:mijn|ons|onze|m'n|my|our|mon|notre|nos|publiek|public|publique|extern|external)\b"
+    r"[^.\n]{0,40}\bip\b|\bip\b[^.\n]{0,30}\b(?:van (?:ons|mij|het kantoor|thuis|de zaak)|"
+    r"kantoor|office|bureau|thuis|home|maison|from which|vanwaar|d'où|vanaf|from)\b|"
+    r"\b(?:vanaf|from|depuis|van op|vanop)\s+(?:ip\s*)?$|eth0\.me|whatismyip|wat is mijn ip|"
+    r"\bip\b\s*(?:adres|address|adresse)?\s*(?:is|est|:)\s*$)",
+    re.IGNORECASE,
+)
+_SERVER_IP_CUE = re.compile(
+    r"(?:\b(?:server|serveur|vps|host|hostname|a[- ]record|record|mx|wijst naar|points? to|"
+    r"pointe vers|resolves? to|resolve|ping|traceroute|nslookup|dig|ssh|sftp|ftp|mysql|"
+    r"connect(?:ing)? to|naar|to|vers)\b[^.\n]{0,25}$)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class IpMention:
+    address: str
+    kind: str  # "customer", "server", "private", "unknown"
+
+
+def find_ips(text: str) -> list[IpMention]:
+    mentions: list[IpMention] = []
+    for pattern in (_IPV4, _IPV6):
+        for match in pattern.finditer(text):
+            raw = match.group(0)
+            try:
+                address = ipaddress.ip_address(raw)
+            except ValueError:
+                continue
+            if address.is_private or address.is_loopback or address.is_link_local:
+                kind = "private"
+            else:
+                before = text[max(0, match.start() - 60) : match.start()]
+                line_before = before.rsplit("\n", 1)[-1]
+                if _CUSTOMER_IP_CUE.search(line_before) or _CUSTOMER_IP_CUE.search(before):
+                    kind = "customer"
+                elif _SERVER_IP_CUE.search(line_before):
+                    kind = "server"
+                else:
+                    kind = "unknown"
+            mentions.append(IpMention(str(address), kind))
+    return mentions
+
+
+# ---------------------------------------------------------------- error texts
+
+_ERROR_TEXT = re.compile(
+    r"\b(?:HTTP|error|erreur|fout|code|status)\s*:?\s*[45]\d\d\b"
+    r"|\b[45]\d\d\s+(?:internal server error|bad gateway|service unavailable|gateway time-?out|"
+    r"forbidden|not found|unauthorized|too many requests)"
+    r"|\b[45]\d\d[ -][245]\.\d{1,2}\.\d{1,3}\b"  # SMTP enhanced status, 550 5.1.1
+    r"|\b(?:connection|connexion|verbinding)\s+(?:timed out|time-?out|refused|refusée|reset|"
+    r"geweigerd|expirée?)\b|\btimed out\b|ERR_[A-Z_]{4,40}|NET::ERR_[A-Z_]{4,40}"
+    r"|error establishing a database connection|erreur lors de la connexion à la base"
+    r"|critical error|kritieke fout|erreur critique|fatal error|fatale fout|erreur fatale"
+    r"|parse error|uncaught|exception|stack trace|traceback|sqlstate|access denied|"
+    r"permission denied|toegang geweigerd|accès refusé|authentication fail\w*|login failed|"
+    r"auth(?:entication)? error|invalid (?:credentials|certificate)|certificate (?:has )?expired|"
+    r"certificat (?:a )?expiré|too many redirects|redirected you too many times|"
+    r"your connection is not private|uw verbinding is niet privé|votre connexion n'est pas privée|"
+    r"mail delivery (?:failed|subsystem)|undeliverable|onbestelbaar|non remis|delivery status "
+    r"notification|mailbox (?:full|unavailable)|relay access denied|spf (?:fail|softfail)|"
+    r"no such host|nxdomain|dns_probe_\w+|server not found|could not resolve|"
+    r"memory size of \d+ bytes exhausted|maximum execution time|allowed memory|"
+    r"\b0x[0-9a-f]{6,8}\b|\berror\s*(?:code|nr\.?|number)?\s*:?\s*\d{2,}",
+    re.IGNORECASE,
+)
+_QUOTED_ERROR = re.compile(
+    r"[\"“«'‘][^\"”»'’\n]{0,120}\b(?:error|erreur|fout|failed|fail|échec|mislukt|denied|refused|"
+    r"invalid|ongeldig|impossible|unable|cannot|could not|kan niet|kon niet|not found|"
+    r"niet gevonden|introuvable|expired|verlopen|warning|waarschuwing|timeout|time-out)"
+    r"[^\"”»'’\n]{0,120}[\"”»'’]",
+    re.IGNORECASE,
+)
+_SCREENSHOT = re.compile(
+    r"\b(?:screenshot|screen ?shot|schermafdruk|printscreen|print screen|capture d'écran|"
+    r"capture)\b[^.\n]{0,60}\b(?:bijlage|bijgevoegd|attached|attach|joint|jointe|ci-joint|"
+    r"toegevoegd|meegestuurd|en annexe)|\b(?:in bijlage|attached|ci-joint|en pièce jointe)\b"
+    r"[^.\n]{0,40}\b(?:screenshot|schermafdruk|capture|foutmelding|error|erreur)",
+    re.IGNORECASE,
+)
+
+
+def find_error_texts(text: str) -> list[str]:
+    found = [m.group(0) for m in _ERROR_TEXT.finditer(text)]
+    found += [m.group(0) for m in _QUOTED_ERROR.finditer(text)]
+    found += [m.group(0) for m in _SCREENSHOT.finditer(text)]
+    return found
+
+
+# ---------------------------------------------------------------- steps tried
+
+_STEPS = re.compile(
+    r"\b(?:al (?:geprobeerd|gedaan|getest|gecontroleerd|gereset|herstart|gecheckt)|"
+    r"(?:heb|hebben|hadden|had) (?:ik|we|wij)?\s*(?:al|ook|reeds|zelf)\b|geprobeerd|getest|"
+    r"herstart|opnieuw opgestart|heropgestart|cache (?:geleegd|gewist|leeggemaakt)|"
+    r"gedeactiveerd|uitgeschakeld|uitgezet|gecontroleerd|nagekeken|gecheckt|gereset|"
+    r"andere browser|incognito|ander netwerk|via 4g|via 5g|mobiele data|"
+    r"already (?:tried|checked|restarted|cleared|disabled|reset)|tried|restarted|rebooted|"
+    r"cleared (?:the )?(?:cache|cookies)|disabled|deactivated|checked|flushed|reinstalled|"
+    r"different browser|another browser|other browser|incognito|private window|"
+    r"déjà (?:essayé|testé|vérifié|redémarré|vidé|désactivé|fait)|essayé|testé|redémarré|"
+    r"vidé (?:le|les) (?:cache|cookies)|désactivé|vérifié|réinitialisé|autre navigateur|"
+    r"navigation privée|en 4g)\b",
+    re.IGNORECASE,
+)
+
+
+def count_steps_cues(text: str) -> int:
+    return sum(1 for _ in _STEPS.finditer(text))
+
+
+# ---------------------------------------------------------------- connection-level failures
+
+_CONNECTION = re.compile(
+    r"\b(?:time-?outs?|timed out|timeout|connection refused|verbinding geweigerd|connexion refusée|"
+    r"reageert niet|antwoordt niet|geen (?:antwoord|reactie|verbinding)|onbereikbaar|"
+    r"niet (?:meer )?bereikbaar|kan (?:niet|geen) (?:meer )?(?:verbinding|connectie|verbinden|"
+    r"connecteren|inloggen via ssh)|unreachable|not reachable|no response|doesn't respond|"
+    r"does not respond|not responding|can't connect|cannot connect|can not connect|"
+    r"unable to connect|injoignable|inaccessible|ne répond (?:plus|pas)|impossible de (?:se )?"
+    r"connecter|pas de réponse|geblokkeerd|blocked|bloqué|banned|gebanned|verbannen|"
+    r"ERR_CONNECTION_\w+|ERR_TIMED_OUT|laadt (?:niet|eindeloos)|blijft laden|keeps loading|"
+    r"charge (?:à l'infini|sans fin)|ping)\b",
+    re.IGNORECASE,
+)
+
+
+def count_connection_cues(text: str) -> int:
+    return sum(1 for _ in _CONNECTION.finditer(text))
+
+
+# ---------------------------------------------------------------- subjects
+
+_GENERIC_WORDS = frozenset(
+    """help hulp helpdesk aide assistance probleem problemen problème problèmes problem problems
+    issue issues vraag vragen vraagje question questions urgent urgente dringend dringende asap
+    spoed spoedig important belangrijk info information informatie informations ticket tickets
+    support ondersteuning request demande aanvraag melding bericht message mail e-mail email
+    website site webshop hosting server serveur contact geen onderwerp no subject sans objet
+    objet onderwerp subject hallo hello hi bonjour dag goedemorgen hey please aub svp plz pls
+    nogmaals again encore opnieuw toch nog still always altijd weer re fw fwd tr uw your votre
+    je jullie vous you a het de la le les the een un une an of van for pour voor voor mijn my mon
+    ma mes onze our notre nos en and et ok dringend!! update nieuws news klacht complaint
+    plainte wat what quoi hoe how comment waarom why pourquoi zie see voir onder below ci-dessous
+    hieronder dossier case nr no number numéro nummer ref reference référence""".split()
+)
+_WORDISH = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def subject_is_generic(subject: str) -> bool:
+    """True when the subject names no problem: empty, a reply prefix or only generic words."""
+    text = GENERIC_PREFIX.sub("", subject or "")
+    words = [w.lower() for w in _WORDISH.findall(text)]
+    return not words or all(w in _GENERIC_WORDS for w in words)
+
+
+# ---------------------------------------------------------------- secrets
+
+# A word that announces a secret; the secret is the first password-like token after it, in the
+# same sentence ("le mot de passe root est : X", "the transfer code, it is: X", "login jan / X").
+_SECRET_WORD = re.compile(
+    r"(?:passwor[dt]s?|passwd|\bpwd\b|\bpw\b|\bpass\b|wachtwoord(?:en)?|paswoord|passwoord|\bww\b|"
+    r"mot(?:s)? de passe|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|\bsecret\b|\btoken\b|"
+    r"api[ _-]?key|\bkey\b|cl[ée] (?:api|secr[eè]te)|sleutel|auth[ -]?(?:code|info)|"
+    r"\bepp\b|transfer ?code|verhuis(?:code|token)|overdrachtscode|autorisatiecode|"
+    r"code de transfert|code d'autorisation|authori[sz]ation code|\blogin\b|identifiants?|"
+    r"inloggegevens|credentials|gebruikersnaam|username|utilisateur|\bbearer\b|"
+    r"ontgrendel\w*|unlock code|code de déverrouillage|code secret)",
+    re.IGNORECASE,
+)
+_WINDOW = 90  # characters after the announcing word that may hold the secret
+_WINDOW_END = re.compile(r"[.?!](?:\s|$)|\n\s*\n")
+_CANDIDATE = re.compile(r"[^\s\"'«»“”‘’`()\[\]<>,;]{4,80}")
+_PIN_WORD = re.compile(r"pin|code", re.IGNORECASE)
+_CONNECTION_STRING = re.compile(
+    r"\b[a-z][a-z0-9+.-]{1,15}://[^\s:/@]{1,64}:(?P<secret>[^\s@/]{1,128})@", re.IGNORECASE
+)
+_ENV_SECRET = re.compile(
+    r"\b[A-Z0-9_]{0,40}(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_KEY|APIKEY|AUTH_KEY|_PASS|_KEY|SALT)"
+    r"[A-Z0-9_]{0,20}\s*[=:]\s*[\"']?(?P<secret>[^\s\"']{3,200})"
+)
+_CODE_SECRET = re.compile(
+    r"(?:define\s*\(\s*['\"][A-Z_]{0,20}(?:PASSWORD|KEY|SALT|SECRET)[A-Z_]{0,20}['\"]\s*,\s*|"
+    r"['\"](?:database_|db_|smtp_|mail_)?(?:password|passwd|pass|pwd|secret)['\"]\s*(?:=>|:)\s*)"
+    r"['\"](?P<secret>[^'\"\n]{3,200})['\"]",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(
+    r"(?P<secret>\b(?:ghp_[A-Za-z0-9]{20,60}|gh[ousr]_[A-Za-z0-9]{20,60}|sk_(?:live|test)_[A-Za-z0-9]{10,99}|"
+    r"rk_live_[A-Za-z0-9]{10,99}|xox[abpr]-[A-Za-z0-9-]{10,99}|AKIA[0-9A-Z]{16}|"
+    r"(?:[a-z]{2,8}_)?(?:live|test|prod)_[A-Za-z0-9]{12,60}|"
+    r"eyJ[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}))"
+)
+_PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
+_PRIVATE_KEY_END = re.compile(r"-----END [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
+
+# Words that follow "password is/:" without being one ("my password is wrong").
+_NOT_A_SECRET = frozenset(
+    """vergeten kwijt fout verkeerd incorrect ongeldig verlopen gewijzigd veranderd aangepast
+    gereset juist correct wrong invalid expired changed reset forgotten forgot lost incorrecte
+    incorrect oublié perdu expiré changé modifié réinitialisé faux correct ok okay niet not pas
+    werkt works marche nodig needed needs nécessaire vereist required requis wijzigen changer
+    change resetten reset aanpassen veranderen opnieuw again encore nieuw new nouveau nouvelle
+    sterk strong fort zwak weak faible ingesteld set défini aangemaakt created créé
+    hetzelfde same même manager managers vault kluis reset-link resetlink link lien
+    ontvangen received reçu gekregen sturen send envoyer via per par door by with met avec
+    field veld champ vak box policy beleid politique""".split()
+)
+_NOT_SECRET_SHAPE = re.compile(
+    r"https?://\S+|www\.\S+|[\w.+-]+@[\w.-]+|\d{1,3}(?:\.\d{1,3}){3}|0x[0-9a-f]+|"
+    r"[\w-]+\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip|exe|dmg)|"
+    r"v?\d+(?:\.\d+)+\w*|\d+(?:[/:-]\d+)+|\d+(?:st|nd|rd|th|e|de|ste|ème)|"
+    r"(?:php|mysql|http|https|ipv[46]|utf|win|windows|mac|macos|ios|android|office|ubuntu|debian|"
+    r"centos|wp|joomla|drupal|outlook|iphone|galaxy|pixel)[\d.]+(?:-\w+)?",
+    re.IGNORECASE,
+)
+_STOP_VALUE = frozenset(
+    """de het een van voor en of is in op te je jij u uw mijn ons onze the a an of for and or to my
+    your our is in on la le les un une des du de et ou pour mon ma mes notre votre est dans sur
+    that dat die this dit ce cette qui wie welke which was it dit zijn were are been have heb
+    hebben niet geen no pas plus nog still nu now toujours also ook aussi mais maar but""".split()
+)
+
+
+@dataclass(frozen=True)
+class SecretSpan:
+    start: int
+    end: int
+    kind: str
+
+
+def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
+    """A token that reads as a password, code or key, not as a word, name, address or error."""
+    bare = value.strip(".,;:!?)(]")
+    lower = bare.lower()
+    if len(bare) < 4 or lower in _NOT_A_SECRET or lower in _STOP_VALUE:
+        return False
+    if _NOT_SECRET_SHAPE.fullmatch(bare) or _DOMAIN.fullmatch(bare):
+        return False
+    if bare.isdigit():
+        return allow_digits and 4 <= len(bare) <= 8  # a PIN after "pincode", "code PIN"
+    if bare.endswith("@") or bare.startswith(("/", "~", "@")) or bare.count("/") >= 2:
+        return False  # a cut e-mail address or a file path
+    has_digit = any(c.isdigit() for c in bare)
+    has_alpha = any(c.isalpha() for c in bare)
+    has_symbol = any(not c.isalnum() and c not in "-._'" for c in bare)
+    return has_alpha and len(bare) >= 6 and (has_digit or has_symbol)
+
+
+def _announced_secret(text: str, word: re.Match[str]) -> SecretSpan | None:
+    """The first password-like token in the window after a word that announces a secret."""
+    window = text[word.end() : word.end() + _WINDOW]
+    stop = _WINDOW_END.search(window)
+    if stop:
+        window = window[: stop.start() + 1]
+    pin_like = bool(_PIN_WORD.search(word.group(0)))
+    for candidate in _CANDIDATE.finditer(window):
+        value = candidate.group(0).rstrip(".:!?")
+        if _looks_like_secret(value, allow_digits=pin_like):
+            start = word.end() + candidate.start()
+            return SecretSpan(start, start + len(value), "password")
+    return None
+
+
+def find_secrets(text: str) -> list[SecretSpan]:
+    """Character spans of secrets (passwords, PINs, auth codes, tokens, keys) in the text."""
+    spans: list[SecretSpan] = []
+    for kind, pattern in (
+        ("connection_string", _CONNECTION_STRING),
+        ("env", _ENV_SECRET),
+        ("code", _CODE_SECRET),
+        ("token", _TOKEN),
+    ):
+        for match in pattern.finditer(text):
+            value = match.group("secret")
+            if kind in ("env", "code") and value.lower() in {"null", "none", "''", "changeme"}:
+                continue
+            spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
+    for match in _SECRET_WORD.finditer(text):
+        span = _announced_secret(text, match)
+        if span is not None:
+            spans.append(span)
+    for begin in _PRIVATE_KEY_BEGIN.finditer(text):
+        end = _PRIVATE_KEY_END.search(text, begin.end())
+        stop = end.end() if end else min(len(text), begin.end() + 4000)
+        spans.append(SecretSpan(begin.start(), stop, "private_key"))
+    return _merge(spans)
+
+
+def _merge(spans: list[SecretSpan]) -> list[SecretSpan]:
+    merged: list[SecretSpan] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = SecretSpan(last.start, max(last.end, span.end), last.kind)
+        else:
+            merged.append(span)
+    return merged
+
+
+REDACTED = "[REDACTED]"
+
+
+def redact(text: str, spans: list[SecretSpan] | None = None) -> str:
+    """The text with every secret replaced by [REDACTED]."""
+    spans = find_secrets(text) if spans is None else spans
+    out: list[str] = []
+    cursor = 0
+    for span in spans:
+        out.append(text[cursor : span.start])
+        out.append(REDACTED)
+        cursor = span.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- a second issue
+
+_SECOND_ISSUE = re.compile(
+    r"\b(?:ook nog|nog iets|nog een (?:vraag|vraagje|ander|probleem)|daarnaast|verder nog|"
+    r"los daarvan|tweede (?:vraag|punt|probleem)|andere vraag|en nog|ps\b|p\.s\.|"
+    r"also|another (?:question|issue|thing)|separate(?:ly)?|on another note|unrelated|"
+    r"second(?:ly)? |by the way|btw|while i'm at it|"
+    r"autre (?:question|chose|problème)|par ailleurs|aussi|en plus|deuxième|"
+    r"sans rapport|petite question)\b",
+    re.IGNORECASE,
+)
+_ENUMERATION = re.compile(r"^\s*(?:\d[.)]|[-*•])\s+\S", re.MULTILINE)
+
+
+def count_second_issue_cues(text: str) -> int:
+    return sum(1 for _ in _SECOND_ISSUE.finditer(text)) + min(
+        3, sum(1 for _ in _ENUMERATION.finditer(text))
+    )
+
+
+# ---------------------------------------------------------------- all signals of a ticket
+
+
+@dataclass
+class Signals:
+    domains: list[str] = field(default_factory=list)
+    named_host: bool = False
+    ips: list[IpMention] = field(default_factory=list)
+    error_texts: list[str] = field(default_factory=list)
+    steps_cues: int = 0
+    connection_cues: int = 0
+    generic_subject: bool = False
+    secret_spans: list[SecretSpan] = field(default_factory=list)
+    second_issue_cues: int = 0
+
+    @property
+    def has_server_or_domain(self) -> bool:
+        return bool(self.domains) or self.named_host or any(ip.kind == "server" for ip in self.ips)
+
+    @property
+    def has_customer_ip(self) -> bool:
+        return any(ip.kind == "customer" for ip in self.ips)
+
+    def features(self) -> dict[str, float]:
+        """Numeric features for the model (stable names)."""
+        kinds = [ip.kind for ip in self.ips]
+        return {
+            "sig_domain": float(bool(self.domains)),
+            "sig_named_host": float(self.named_host),
+            "sig_ip_customer": float("customer" in kinds),
+            "sig_ip_server": float("server" in kinds),
+            "sig_ip_unknown": float("unknown" in kinds),
+            "sig_ip_private": float("private" in kinds),
+            "sig_error": min(3.0, float(len(self.error_texts))) / 3,
+            "sig_steps": min(3.0, float(self.steps_cues)) / 3,
+            "sig_connection": min(3.0, float(self.connection_cues)) / 3,
+            "sig_generic_subject": float(self.generic_subject),
+            "sig_secret": float(bool(self.secret_spans)),
+            "sig_second_issue": min(3.0, float(self.second_issue_cues)) / 3,
+        }
+
+
+def detect_signals(ticket: CleanTicket, raw_text: str) -> Signals:
+    """Signals of a cleaned ticket. Information in quoted mails counts as given (the guide), so
+    domains, IPs and errors are looked for in the whole text; cues of what the customer did or
+    wants are looked for in their own words only."""
+    own = f"{ticket.subject}\n{ticket.own}"
+    return Signals(
+        domains=find_domains(ticket.full),
+        named_host=names_host(ticket.full),
+        ips=find_ips(ticket.full),
+        error_texts=find_error_texts(ticket.full),
+        steps_cues=count_steps_cues(own),
+        connection_cues=count_connection_cues(own),
+        generic_subject=subject_is_generic(ticket.subject),
+        secret_spans=find_secrets(raw_text),
+        second_issue_cues=count_second_issue_cues(ticket.own),
+    )

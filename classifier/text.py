@@ -1,0 +1,226 @@
+"""Clean a ticket for classification: HTML, quoted replies, signatures, language, spaCy docs.
+
+Every step is linear in the input: regexes here have no nested quantifiers, and runs without
+whitespace are broken up before spaCy (whose tokenizer is quadratic on them) ever sees them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+LONG_RUN = 48  # characters without whitespace after which a run is split for spaCy
+# Cues that a body is HTML (tags that mail clients and portals emit), not a "<" in plain text.
+_HTML_TAG = re.compile(
+    r"<\s*/?\s*(?:br|p|div|span|html|body|head|table|tr|td|th|ul|ol|li|b|i|u|strong|em|a|font|"
+    r"img|blockquote|h[1-6]|hr|pre|style|meta|o:p)\b[^<>]{0,500}>",
+    re.IGNORECASE,
+)
+_BR = re.compile(r"<\s*(?:br|/p|/div|/li|/tr|/h[1-6])\s*/?\s*>", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_SPACES = re.compile(r"[ \t\xa0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_NON_SPACE_RUN = re.compile(r"\S{%d,}" % (LONG_RUN + 1))
+
+# A line that opens a quoted earlier mail or a forwarded one (top posting: all below is quoted).
+_QUOTE_HEADER = re.compile(
+    r"^(?:"
+    r"-{2,}\s*(?:original message|oorspronkelijk bericht|message d'origine|forwarded message|"
+    r"doorgestuurd bericht|message transféré|oorspronkelijk bericht)\s*-{2,}"
+    r"|(?:on|op|le|am)\b.{0,120}\b(?:wrote|schreef|a écrit|écrit|schrieb)\s*:?"
+    r"|(?:from|van|de|von)\s*:.{1,200}"
+    r"|_{10,}"
+    r")\s*$",
+    re.IGNORECASE,
+)
+_HEADER_FIELD = re.compile(
+    r"^(?:sent|verzonden|envoyé|date|datum|to|aan|à|subject|onderwerp|objet|cc)\s*:",
+    re.IGNORECASE,
+)
+# A line on its own that closes the customer's words: sign-offs, device footers, disclaimers.
+_SIGN_OFF = re.compile(
+    r"^(?:--\s*|"
+    r"(?:met\s+)?(?:vriendelijke|hartelijke|beste|warme|sportieve|collegiale)?\s*groet(?:en|jes)?[,.!]*|"
+    r"mvg[,.]*|m\.v\.g\.?|vriendelijke groeten[,.]*|groetjes[,.]*|dank(?:\s*u|\s*je)?\s*(?:wel)?[,.!]*|"
+    r"alvast bedankt[,.!]*|"
+    r"(?:kind|best|warm)\s+regards[,.]*|regards[,.]*|cheers[,.!]*|thanks?(?:\s+in\s+advance)?[,.!]*|"
+    r"thank you[,.!]*|best[,.]*|"
+    r"cordialement[,.]*|bien (?:à vous|cordialement)[,.]*|bàv[,.]*|salutations[,.]*|"
+    r"(?:meilleures|sinc[eè]res) salutations[,.]*|merci(?: d'avance| beaucoup)?[,.!]*|"
+    r"(?:sent from|envoyé de|verzonden (?:vanaf|met|van)|verstuurd vanaf|outlook voor|get outlook)"
+    r".{0,60}"
+    r")$",
+    re.IGNORECASE,
+)
+_DISCLAIMER = re.compile(
+    r"^(?:disclaimer|this (?:e-?mail|message)|dit (?:e-?mail)?bericht|deze e-?mail|"
+    r"ce (?:message|courriel|e-?mail)|le présent (?:message|courriel)|"
+    r"the information (?:contained|in this)|de informatie (?:in|verzonden)|"
+    r"confidential(?:ity)?(?: notice)?|vertrouwelijk|avertissement|privacy ?:)",
+    re.IGNORECASE,
+)
+GENERIC_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|tr|aw|wg|antw|doorst)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+
+
+@dataclass(frozen=True)
+class CleanTicket:
+    """A ticket's text made ready for the detectors and the model."""
+
+    subject: str  # normalized subject, reply prefixes kept
+    own: str  # the customer's own words: no quotes, no signature; cut to the limit
+    quoted: str  # quoted earlier mails and forwarded chains (information there counts as given)
+    full: str  # subject + whole normalized body (own words, signature and quotes)
+    truncated: bool  # own text was longer than the limit and was cut for classification
+
+
+def normalize(text: str) -> str:
+    """Unicode NFKC, no control characters or lone surrogates, tidy whitespace."""
+    if not text:
+        return ""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
+    text = _SPACES.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def html_to_text(text: str) -> str:
+    """Plain text of an HTML body; plain text (a lone '<' included) is only unescaped."""
+    if _HTML_TAG.search(text):
+        text = _BR.sub("\n", text)
+        tree = HTMLParser(text)
+        for node in tree.css("style, script, head"):
+            node.decompose()
+        root = tree.body or tree.root
+        text = root.text(separator="", strip=False) if root is not None else ""
+    return html.unescape(text)
+
+
+def break_long_runs(text: str) -> str:
+    """Split runs without whitespace (base64, keys, emoji or punctuation floods) into pieces."""
+
+    def split(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return " ".join(run[i : i + LONG_RUN] for i in range(0, len(run), LONG_RUN))
+
+    return _NON_SPACE_RUN.sub(split, text)
+
+
+def split_quoted(body: str) -> tuple[str, str]:
+    """(own words, quoted part): '>' lines and everything below a reply/forward header are quoted."""
+    own: list[str] = []
+    quoted: list[str] = []
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith(">"):
+            quoted.append(line.lstrip("> "))
+            continue
+        if _QUOTE_HEADER.match(line) and _looks_like_header(lines, index):
+            quoted.extend(lines[index:])
+            break
+        own.append(line)
+    return "\n".join(own).strip(), "\n".join(quoted).strip()
+
+
+def _looks_like_header(lines: list[str], index: int) -> bool:
+    line = lines[index].lower()
+    if not line.startswith(("from", "van", "de", "von")):
+        return True
+    # "Van: ..." opens a quote only with a header block under it ("Verzonden:", "Aan:", ...)
+    following = lines[index + 1 : index + 4]
+    return any(_HEADER_FIELD.match(f) for f in following)
+
+
+def strip_signature(own: str) -> str:
+    """Cut the sign-off, signature and legal disclaimer under the customer's own words."""
+    lines = own.split("\n")
+    for index, line in enumerate(lines):
+        if index == 0 or len(line) > 80:
+            continue
+        if _SIGN_OFF.match(line) or _DISCLAIMER.match(line):
+            kept = "\n".join(lines[:index]).strip()
+            if kept:
+                return kept
+    return own
+
+
+def clean_ticket(subject: str, body: str, max_chars: int) -> CleanTicket:
+    subject = normalize(html_to_text(subject or "")).replace("\n", " ")
+    body = normalize(html_to_text(body or ""))
+    own, quoted = split_quoted(body)
+    own = strip_signature(own)
+    truncated = len(own) > max_chars
+    if truncated:
+        own = own[:max_chars]
+    return CleanTicket(
+        subject=subject,
+        own=own,
+        quoted=quoted,
+        full=f"{subject}\n{body}",
+        truncated=truncated,
+    )
+
+
+def text_for_model(ticket: CleanTicket, min_own_words: int = 6) -> str:
+    """What the model reads: subject and own words; a forward with (almost) no own words of its
+    own ("zie hieronder") is classified on the forwarded text."""
+    subject = GENERIC_PREFIX.sub("", ticket.subject)
+    text = f"{subject}\n{ticket.own}"
+    if len(ticket.own.split()) < min_own_words and ticket.quoted:
+        text = f"{text}\n{ticket.quoted[:5000]}"
+    return break_long_runs(text)
+
+
+# ---------------------------------------------------------------- language
+
+SUPPORTED = ("nl", "fr", "en")
+# Languages we recognise only to fall back from: each maps to the nearest supported one.
+FALLBACK = {"de": "nl", "es": "fr", "it": "fr", "pt": "fr"}
+
+
+@lru_cache(maxsize=1)
+def language_detector() -> LanguageDetector:
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [Language.DUTCH, Language.FRENCH, Language.ENGLISH, Language.GERMAN,
+                 Language.SPANISH, Language.ITALIAN, Language.PORTUGUESE]
+    return (
+        LanguageDetectorBuilder.from_languages(*languages)
+        .with_low_accuracy_mode()
+        .with_preloaded_language_models()
+        .build()
+    )
+
+
+def detect_language(text: str, default: str = "nl") -> tuple[str, bool]:
+    """(language code, fell back): the supported language the text is most likely written in.
+
+    A text clearly in another language is mapped to the nearest supported one and flagged; with
+    no letters at all the default is returned, flagged.
+    """
+    sample = text[:2000]
+    if not any(ch.isalpha() for ch in sample):
+        return default, True
+    values = language_detector().compute_language_confidence_values(sample)
+    scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+    best_supported = max(SUPPORTED, key=lambda code: scores.get(code, 0.0))
+    other, other_score = max(
+        ((code, score) for code, score in scores.items() if code not in SUPPORTED),
+        key=lambda item: item[1],
+        default=("", 0.0),
+    )
+    # short texts are ambiguous: only call them foreign when the evidence is strong
+    if other_score > 0.6 and other_score > 3 * scores.get(best_supported, 0.0):
+        return FALLBACK.get(other, best_supported), True
+    return best_supported, False

@@ -1,0 +1,254 @@
+"""Fit the heads on the train split, choose thresholds on cross-validation, build the artifact."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.svm import LinearSVC
+
+from classifier import __version__
+from classifier.features import Analysis, Analyzer, build_featurizer, build_subject_featurizer, subject_record
+from classifier.model import (
+    FAILURE_PRIORITIES,
+    URGENT,
+    FittedModel,
+    Thresholds,
+    TicketClassifier,
+    installed_versions,
+    joint_decode,
+)
+from classifier.rules import all_rule_phrases
+from classifier.schemas import CATEGORIES, PRIORITIES, Ticket
+from training.config import TrainConfig
+
+Progress = Callable[[str], None]
+
+
+def full_lemma_tables() -> dict[str, dict[str, str]]:
+    """The complete lookup tables of spacy-lookups-data, form -> lemma (training only)."""
+    import spacy_lookups_data
+    import srsly
+
+    root = Path(spacy_lookups_data.__file__).parent / "data"
+    tables = {}
+    for lang in ("nl", "fr", "en"):
+        raw = srsly.read_gzip_json(root / f"{lang}_lemma_lookup.json.gz")
+        tables[lang] = {
+            form: (lemma[0] if isinstance(lemma, list) else lemma) for form, lemma in raw.items()
+        }
+    return tables
+
+
+def tickets_of(frame: pd.DataFrame) -> list[Ticket]:
+    return [
+        Ticket(id=row.id, subject=row.subject, body=row.body)
+        for row in frame[["id", "subject", "body"]].itertuples(index=False)
+    ]
+
+
+def make_head(c: float, seed: int, folds: int) -> CalibratedClassifierCV:
+    """A linear SVM with sigmoid-calibrated probabilities (one model, calibrated on CV folds)."""
+    svc = LinearSVC(C=c, class_weight="balanced", random_state=seed, max_iter=5000)
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=cv, ensemble=False)
+
+
+def head_targets(frame: pd.DataFrame, analyses: list[Analysis]) -> dict[str, tuple[np.ndarray, Any]]:
+    """(row mask, labels) per head: which training tickets teach it what."""
+    missing = frame["missing_info"].map(set)
+    failing = frame["priority"].isin(FAILURE_PRIORITIES).to_numpy()
+    every = np.ones(len(frame), dtype=bool)
+    customer_ip = np.array([a.signals.has_customer_ip for a in analyses])
+    return {
+        "category": (every, frame["category"].to_numpy()),
+        "priority": (every, frame["priority"].to_numpy()),
+        "multi_issue": (every, frame["multi_issue"].to_numpy()),
+        "error_given": (failing, ~missing.map(lambda m: "error_message" in m).to_numpy()),
+        "steps_given": (failing, ~missing.map(lambda m: "steps_tried" in m).to_numpy()),
+        # whether the customer's IP is needed can only be read where it was not given
+        "ip_needed": (failing & ~customer_ip, missing.map(lambda m: "ip_address" in m).to_numpy()),
+        "subject_ok": (every, ~missing.map(lambda m: "descriptive_subject" in m).to_numpy()),
+    }
+
+
+def class_thresholds(
+    proba: np.ndarray, classes: list[str], gold: np.ndarray, precision: float
+) -> dict[str, float]:
+    """Per class: the lowest confidence from which predictions of that class reach `precision`."""
+    predicted = np.array(classes)[proba.argmax(axis=1)]
+    confidence = proba.max(axis=1)
+    cuts: dict[str, float] = {}
+    for label in classes:
+        mine = predicted == label
+        order = np.argsort(-confidence[mine])
+        correct = (gold[mine] == label)[order]
+        if correct.size == 0:
+            cuts[label] = 1.01
+            continue
+        running = np.cumsum(correct) / np.arange(1, correct.size + 1)
+        ok = np.nonzero(running >= precision)[0]
+        # the largest prefix (lowest cut) whose precision still reaches the target
+        cuts[label] = float(confidence[mine][order][ok.max()]) if ok.size else 1.01
+    return cuts
+
+
+def urgent_threshold(p_cat: np.ndarray, p_pri: np.ndarray, gold: np.ndarray, target: float) -> float:
+    """The highest P(P1)+P(P2) cut whose urgent recall on cross-validation reaches `target`."""
+    is_urgent = np.isin(gold, URGENT)
+    decoded = np.array([joint_decode(c, p)[1] for c, p in zip(p_cat, p_pri, strict=True)])
+    mass = p_pri[:, 0] + p_pri[:, 1]
+    for cut in np.round(np.arange(0.95, 0.04, -0.01), 2):
+        flagged = np.isin(decoded, URGENT) | (mass >= cut)
+        if flagged[is_urgent].mean() >= target:
+            return float(cut)
+    return 0.05
+
+
+def best_f1_cut(p: np.ndarray, gold: np.ndarray) -> float:
+    best, best_f1 = 0.5, -1.0
+    for cut in np.arange(0.2, 0.81, 0.02):
+        pred = p >= cut
+        tp = float((pred & gold).sum())
+        f1 = 2 * tp / max(1.0, float(pred.sum() + gold.sum()))
+        if f1 > best_f1:
+            best, best_f1 = float(round(cut, 2)), f1
+    return best
+
+
+def restrict_lemma_tables(
+    tables: dict[str, dict[str, str]], featurizer: Any
+) -> dict[str, dict[str, str]]:
+    """Keep only lookups whose lemma the model or the rules can use: exact for prediction, and a
+    table small enough to rebuild spaCy in milliseconds at load time."""
+    words = featurizer.transformer_list[0][1].named_steps["tfidf"].vocabulary_
+    needed = {token for term in words for token in term.split()}
+    for phrases in all_rule_phrases().values():
+        needed.update(token for phrase in phrases for token in phrase.lower().split())
+    return {
+        lang: {form: lemma for form, lemma in table.items() if lemma in needed and form != lemma}
+        for lang, table in tables.items()
+    }
+
+
+def feature_names(union: Any) -> np.ndarray:
+    """'<part>__<term>' for every column of the feature union (for explanations)."""
+    names: list[str] = []
+    for name, pipe in union.transformer_list:
+        last = pipe.steps[-1][1]
+        names.extend(f"{name}__{term}" for term in last.get_feature_names_out())
+    return np.array(names, dtype=object)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             check=True, timeout=5)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def fit_model(train: pd.DataFrame, config: TrainConfig, data_sha256: str,
+              progress: Progress = print) -> TicketClassifier:
+    """Fit every head on the train split and choose the thresholds on cross-validation."""
+    np.random.seed(config.seed)
+    progress(f"analysing {len(train)} training tickets (clean, language, lemmas, signals, rules)")
+    tables = full_lemma_tables()
+    analyzer = Analyzer(tables, max_chars=config.max_classify_chars)
+    analyses = analyzer.analyze(tickets_of(train))
+    progress("fitting features")
+    featurizer = build_featurizer(config.use_signals, config.max_char_features,
+                                  config.max_word_features)
+    x = featurizer.fit_transform([a.record(config.use_signals) for a in analyses])
+    subject_featurizer = build_subject_featurizer()
+    xs = subject_featurizer.fit_transform([subject_record(a) for a in analyses])
+    for _, part in featurizer.transformer_list + subject_featurizer.transformer_list:
+        step = part.named_steps.get("tfidf")
+        if step is not None and hasattr(step, "stop_words_"):
+            del step.stop_words_  # only for introspection; large in the pickle
+
+    heads: dict[str, Any] = {}
+    coefficients: dict[str, np.ndarray] = {}
+    cv_proba: dict[str, np.ndarray] = {}
+    targets = head_targets(train, analyses)
+    for name, (mask, y) in targets.items():
+        progress(f"fitting head {name} on {int(mask.sum())} tickets")
+        data = xs if name == "subject_ok" else x
+        head = make_head(config.head_c[name], config.seed, config.cv_folds)
+        if name in ("category", "priority", "multi_issue"):
+            cv = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed + 1)
+            cv_proba[name] = cross_val_predict(
+                make_head(config.head_c[name], config.seed, config.cv_folds),
+                data[mask], y[mask], cv=cv, method="predict_proba",
+            )
+        head.fit(data[mask], y[mask])
+        heads[name] = head
+        svc = head.calibrated_classifiers_[0].estimator
+        coefficients[name] = svc.coef_.astype(np.float32)
+
+    progress("choosing decision thresholds on cross-validation")
+    cat_classes = list(heads["category"].classes_)
+    pri_classes = list(heads["priority"].classes_)
+    p_cat = cv_proba["category"][:, [cat_classes.index(c) for c in CATEGORIES]]
+    p_pri = cv_proba["priority"][:, [pri_classes.index(p) for p in PRIORITIES]]
+    thresholds = Thresholds(
+        auto={
+            "category": class_thresholds(p_cat, list(CATEGORIES), train["category"].to_numpy(),
+                                         config.auto_precision),
+            "priority": class_thresholds(p_pri, list(PRIORITIES), train["priority"].to_numpy(),
+                                         config.auto_precision),
+        },
+        suggest={
+            "category": class_thresholds(p_cat, list(CATEGORIES), train["category"].to_numpy(),
+                                         config.suggest_precision),
+            "priority": class_thresholds(p_pri, list(PRIORITIES), train["priority"].to_numpy(),
+                                         config.suggest_precision),
+        },
+        urgent=urgent_threshold(p_cat, p_pri, train["priority"].to_numpy(),
+                                config.urgent_recall_target),
+        binary={
+            "multi_issue": best_f1_cut(
+                cv_proba["multi_issue"][:, list(heads["multi_issue"].classes_).index(True)],
+                train["multi_issue"].to_numpy(),
+            )
+        },
+    )
+    fitted = FittedModel(
+        featurizer=featurizer,
+        subject_featurizer=subject_featurizer,
+        heads=heads,
+        coefficients=coefficients,
+        feature_names=feature_names(featurizer),
+        thresholds=thresholds,
+        lemma_tables=restrict_lemma_tables(tables, featurizer),
+        use_signals=config.use_signals,
+        max_chars=config.max_classify_chars,
+    )
+    trained_at = datetime.now(UTC).replace(microsecond=0)
+    metadata: dict[str, Any] = {
+        "version": f"{__version__}+{trained_at.strftime('%Y%m%d%H%M%S')}",
+        "trained_at": trained_at.isoformat(),
+        "labels": {"category": list(CATEGORIES), "priority": list(PRIORITIES)},
+        "thresholds": {
+            "auto": thresholds.auto,
+            "suggest": thresholds.suggest,
+            "urgent": thresholds.urgent,
+            "binary": thresholds.binary,
+        },
+        "libraries": installed_versions(),
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+        "data_sha256": data_sha256,
+        "train_size": len(train),
+        "config": config.model_dump(),
+    }
+    return TicketClassifier(fitted, metadata)
