@@ -83,14 +83,20 @@ def _count_lines(path: str) -> int | None:
 @app.command()
 def predict(
     input: Annotated[str, typer.Argument(help="JSON Lines of tickets, or - for stdin")],
-    output: Annotated[str, typer.Option("-o", "--output", help="where to write, - for stdout")] = "-",
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="where to write, - for stdout")
+    ] = "-",
 ) -> None:
     """Predict every ticket of a JSON Lines file: one prediction line per input line, in order."""
     model = _load_model()
     bad = 0
     total = _count_lines(input)
     show_progress = sys.stderr.isatty() and (total or 0) > PREDICT_BATCH
-    with _open_in(input) as source, _open_out(output) as sink, _progress(show_progress, total) as tick:
+    with (
+        _open_in(input) as source,
+        _open_out(output) as sink,
+        _progress(show_progress, total) as tick,
+    ):
         batch: list[Ticket] = []
 
         def flush() -> None:
@@ -151,7 +157,9 @@ def evaluate(
     data: Annotated[Path | None, typer.Option(help="labeled corpus (JSON Lines)")] = None,
     model_dir: Annotated[Path | None, typer.Option(help="model folder")] = None,
     ablation: Annotated[bool, typer.Option(help="also score rules only and model only")] = False,
-    json_out: Annotated[Path | None, typer.Option("--json", help="write the report as JSON")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the report as JSON")
+    ] = None,
 ) -> None:
     """Print the quality figures of a model on the test split."""
     from training.pipeline import run_evaluation

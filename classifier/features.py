@@ -18,7 +18,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from classifier.rules import RULES_DIR, RuleHit, RuleSet, load_rule_file, rule_scores
 from classifier.schemas import Ticket
-from classifier.signals import Signals, SecretSpan, detect_signals, find_secrets
+from classifier.signals import SecretSpan, Signals, detect_signals, find_secrets
 from classifier.text import CleanTicket, clean_ticket, detect_language, text_for_model
 
 SPACY_BATCH = 256
@@ -66,8 +66,12 @@ class Analyzer:
     inside the model artifact, so loading needs no spaCy data download or large table.
     """
 
-    def __init__(self, lemma_tables: dict[str, dict[str, str]], max_chars: int = 20_000,
-                 rules_dir: Path = RULES_DIR):
+    def __init__(
+        self,
+        lemma_tables: dict[str, dict[str, str]],
+        max_chars: int = 20_000,
+        rules_dir: Path = RULES_DIR,
+    ):
         self.lemma_tables = lemma_tables
         self.max_chars = max_chars
         self.rules_dir = rules_dir
@@ -140,33 +144,56 @@ def _numeric(rows: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
     return [row["numeric"] for row in rows]
 
 
-def build_featurizer(use_signals: bool = True, max_char_features: int = 60_000,
-                     max_word_features: int = 30_000) -> FeatureUnion:
+def build_featurizer(
+    use_signals: bool = True, max_char_features: int = 60_000, max_word_features: int = 30_000
+) -> FeatureUnion:
     """Word n-grams on lemmas + character n-grams on the text (+ signal and rule features)."""
     parts: list[tuple[str, Any]] = [
         (
             "words",
-            Pipeline([
-                ("select", FunctionTransformer(_lemmas)),
-                ("tfidf", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.9,
-                                          sublinear_tf=True, max_features=max_word_features,
-                                          token_pattern=r"(?u)\b\w[\w'-]*\w\b|\b\w\b")),
-            ]),
+            Pipeline(
+                [
+                    ("select", FunctionTransformer(_lemmas)),
+                    (
+                        "tfidf",
+                        TfidfVectorizer(
+                            ngram_range=(1, 2),
+                            min_df=2,
+                            max_df=0.9,
+                            sublinear_tf=True,
+                            max_features=max_word_features,
+                            token_pattern=r"(?u)\b\w[\w'-]*\w\b|\b\w\b",
+                        ),
+                    ),
+                ]
+            ),
         ),
         (
             "chars",
-            Pipeline([
-                ("select", FunctionTransformer(_texts)),
-                ("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3,
-                                          sublinear_tf=True, lowercase=True,
-                                          max_features=max_char_features)),
-            ]),
+            Pipeline(
+                [
+                    ("select", FunctionTransformer(_texts)),
+                    (
+                        "tfidf",
+                        TfidfVectorizer(
+                            analyzer="char_wb",
+                            ngram_range=(2, 5),
+                            min_df=3,
+                            sublinear_tf=True,
+                            lowercase=True,
+                            max_features=max_char_features,
+                        ),
+                    ),
+                ]
+            ),
         ),
     ]
     if use_signals:
         parts.append(
-            ("numeric", Pipeline([("select", FunctionTransformer(_numeric)),
-                                  ("dict", DictVectorizer())]))
+            (
+                "numeric",
+                Pipeline([("select", FunctionTransformer(_numeric)), ("dict", DictVectorizer())]),
+            )
         )
     return FeatureUnion(parts)
 
@@ -181,15 +208,34 @@ def _subject_numeric(rows: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
 
 def build_subject_featurizer() -> FeatureUnion:
     """Features of the subject line alone (is it descriptive?)."""
-    return FeatureUnion([
-        ("chars", Pipeline([
-            ("select", FunctionTransformer(_subjects)),
-            ("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
-                                      sublinear_tf=True, max_features=20_000)),
-        ])),
-        ("numeric", Pipeline([("select", FunctionTransformer(_subject_numeric)),
-                              ("dict", DictVectorizer())])),
-    ])
+    return FeatureUnion(
+        [
+            (
+                "chars",
+                Pipeline(
+                    [
+                        ("select", FunctionTransformer(_subjects)),
+                        (
+                            "tfidf",
+                            TfidfVectorizer(
+                                analyzer="char_wb",
+                                ngram_range=(2, 4),
+                                min_df=2,
+                                sublinear_tf=True,
+                                max_features=20_000,
+                            ),
+                        ),
+                    ]
+                ),
+            ),
+            (
+                "numeric",
+                Pipeline(
+                    [("select", FunctionTransformer(_subject_numeric)), ("dict", DictVectorizer())]
+                ),
+            ),
+        ]
+    )
 
 
 def subject_record(analysis: Analysis) -> dict[str, Any]:

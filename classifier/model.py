@@ -62,7 +62,9 @@ class FittedModel:
 
     featurizer: Any
     subject_featurizer: Any
-    heads: dict[str, Any]  # category, priority, multi_issue, error_given, steps_given, ip_needed, subject_ok
+    heads: dict[
+        str, Any
+    ]  # category, priority, multi_issue, error_given, steps_given, ip_needed, subject_ok
     coefficients: dict[str, np.ndarray]  # head -> (n_classes, n_features) for explanations
     feature_names: np.ndarray
     thresholds: Thresholds
@@ -163,7 +165,8 @@ class TicketClassifier:
             raise ModelLoadError(
                 "the model was fitted with other library versions: "
                 + "; ".join(mismatches)
-                + ". Install the pinned versions (make install) or retrain (ticket-classifier train)."
+                + ". Install the pinned versions (make install) or retrain"
+                " (ticket-classifier train)."
             )
         try:
             fitted = joblib.load(artifact)
@@ -243,8 +246,13 @@ class TicketClassifier:
         ip_needed = bool(p["ip_needed"] >= cut.get("ip_needed", 0.5))
         subject_ok = bool(p["subject_ok"] >= cut.get("subject_ok", 0.5))
         missing = guide_missing_info(
-            category, priority, analysis, error_given=error_given, steps_given=steps_given,
-            ip_needed=ip_needed, subject_ok=subject_ok,
+            category,
+            priority,
+            analysis,
+            error_given=error_given,
+            steps_given=steps_given,
+            ip_needed=ip_needed,
+            subject_ok=subject_ok,
         )
         secrets = [
             SecretSpanOut(field="subject", start=s.start, end=s.end, kind=s.kind)  # type: ignore[arg-type]
@@ -259,15 +267,32 @@ class TicketClassifier:
             "multi_issue": round(float(max(p["multi_issue"], 1 - p["multi_issue"])), 4),
             "contains_password": 1.0,
             "missing_info": round(
-                float(min(max(q, 1 - q) for q in (p["error_given"], p["steps_given"],
-                                                     p["ip_needed"], p["subject_ok"]))), 4),
+                float(
+                    min(
+                        max(q, 1 - q)
+                        for q in (
+                            p["error_given"],
+                            p["steps_given"],
+                            p["ip_needed"],
+                            p["subject_ok"],
+                        )
+                    )
+                ),
+                4,
+            ),
             "urgent": round(p_urgent, 4),
         }
         decision = {
-            "category": _decide(confidence["category"], thresholds.auto["category"][category],
-                                thresholds.suggest["category"][category]),
-            "priority": _decide(confidence["priority"], thresholds.auto["priority"][priority],
-                                thresholds.suggest["priority"][priority]),
+            "category": _decide(
+                confidence["category"],
+                thresholds.auto["category"][category],
+                thresholds.suggest["category"][category],
+            ),
+            "priority": _decide(
+                confidence["priority"],
+                thresholds.auto["priority"][priority],
+                thresholds.suggest["priority"][priority],
+            ),
             "multi_issue": _decide(confidence["multi_issue"], 0.9, 0.7),
             "contains_password": "auto",
             "missing_info": _decide(confidence["missing_info"], 0.9, 0.7),

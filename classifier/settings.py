@@ -1,4 +1,4 @@
-"""One typed settings object, read from the environment (prefix CLASSIFIER_) when first asked for."""
+"""One typed settings object, read from the environment (prefix CLASSIFIER_) when asked for."""
 
 from __future__ import annotations
 

@@ -47,7 +47,9 @@ _NAMED_HOST = re.compile(
     r"\b(?:vps|srv|server|node|web|host|cpanel|plesk|shared|sh|mail)[-_ ]?\d{1,4}\b"
     r"|\b(?:pakket|package|pack|formule|abonnement)\s+[\"'«]?[A-Z][\w-]{2,30}",
 )
-_FILE_LIKE = re.compile(r"\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip)$", re.I)
+_FILE_LIKE = re.compile(
+    r"\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip)$", re.I
+)
 
 
 def find_domains(text: str) -> list[str]:

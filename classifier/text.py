@@ -29,7 +29,7 @@ _BR = re.compile(r"<\s*(?:br|/p|/div|/li|/tr|/h[1-6])\s*/?\s*>", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t\xa0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_NON_SPACE_RUN = re.compile(r"\S{%d,}" % (LONG_RUN + 1))
+_NON_SPACE_RUN = re.compile(r"\S{" + str(LONG_RUN + 1) + r",}")
 
 # A line that opens a quoted earlier mail or a forwarded one (top posting: all below is quoted).
 _QUOTE_HEADER = re.compile(
@@ -50,7 +50,8 @@ _HEADER_FIELD = re.compile(
 _SIGN_OFF = re.compile(
     r"^(?:--\s*|"
     r"(?:met\s+)?(?:vriendelijke|hartelijke|beste|warme|sportieve|collegiale)?\s*groet(?:en|jes)?[,.!]*|"
-    r"mvg[,.]*|m\.v\.g\.?|vriendelijke groeten[,.]*|groetjes[,.]*|dank(?:\s*u|\s*je)?\s*(?:wel)?[,.!]*|"
+    r"mvg[,.]*|m\.v\.g\.?|vriendelijke groeten[,.]*|groetjes[,.]*|"
+    r"dank(?:\s*u|\s*je)?\s*(?:wel)?[,.!]*|"
     r"alvast bedankt[,.!]*|"
     r"(?:kind|best|warm)\s+regards[,.]*|regards[,.]*|cheers[,.!]*|thanks?(?:\s+in\s+advance)?[,.!]*|"
     r"thank you[,.!]*|best[,.]*|"
@@ -68,7 +69,9 @@ _DISCLAIMER = re.compile(
     r"confidential(?:ity)?(?: notice)?|vertrouwelijk|avertissement|privacy ?:)",
     re.IGNORECASE,
 )
-GENERIC_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|tr|aw|wg|antw|doorst)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+GENERIC_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|tr|aw|wg|antw|doorst)\s*(?:\[\d+\])?\s*:\s*)+", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def break_long_runs(text: str) -> str:
 
 
 def split_quoted(body: str) -> tuple[str, str]:
-    """(own words, quoted part): '>' lines and everything below a reply/forward header are quoted."""
+    """(own words, quoted part): '>' lines and all below a reply or forward header are quoted."""
     own: list[str] = []
     quoted: list[str] = []
     lines = body.split("\n")
@@ -193,8 +196,15 @@ FALLBACK = {"de": "nl", "es": "fr", "it": "fr", "pt": "fr"}
 def language_detector() -> LanguageDetector:
     from lingua import Language, LanguageDetectorBuilder
 
-    languages = [Language.DUTCH, Language.FRENCH, Language.ENGLISH, Language.GERMAN,
-                 Language.SPANISH, Language.ITALIAN, Language.PORTUGUESE]
+    languages = [
+        Language.DUTCH,
+        Language.FRENCH,
+        Language.ENGLISH,
+        Language.GERMAN,
+        Language.SPANISH,
+        Language.ITALIAN,
+        Language.PORTUGUESE,
+    ]
     return (
         LanguageDetectorBuilder.from_languages(*languages)
         .with_low_accuracy_mode()

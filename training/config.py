@@ -8,8 +8,15 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.json"
-HEADS = ("category", "priority", "multi_issue", "error_given", "steps_given", "ip_needed",
-         "subject_ok")
+HEADS = (
+    "category",
+    "priority",
+    "multi_issue",
+    "error_given",
+    "steps_given",
+    "ip_needed",
+    "subject_ok",
+)
 
 
 class TrainConfig(BaseModel):

@@ -30,7 +30,9 @@ def predictions_frame(predictions: Sequence[Prediction]) -> pd.DataFrame:
     return pd.DataFrame([p.model_dump() for p in predictions])
 
 
-def missing_info_micro(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
+def missing_info_micro(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
+) -> dict[str, float]:
     tp = fp = fn = 0
     for g, p in zip(gold, pred, strict=True):
         g, p = set(g), set(p)
@@ -46,7 +48,9 @@ def missing_info_micro(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[st
     }
 
 
-def per_code(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
+def per_code(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
+) -> dict[str, dict[str, float]]:
     out = {}
     for code in MISSING_CODES:
         g = np.array([code in x for x in gold])
@@ -54,12 +58,18 @@ def per_code(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> di
         precision, recall, f1, _ = precision_recall_fscore_support(
             g, p, average="binary", zero_division=0
         )
-        out[code] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-                     "support": int(g.sum())}
+        out[code] = {
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(g.sum()),
+        }
     return out
 
 
-def per_class(gold: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> dict[str, dict[str, float]]:
+def per_class(
+    gold: np.ndarray, pred: np.ndarray, labels: Sequence[str]
+) -> dict[str, dict[str, float]]:
     precision, recall, f1, support = precision_recall_fscore_support(
         gold, pred, labels=list(labels), zero_division=0
     )
@@ -78,22 +88,49 @@ def field_metrics(gold: pd.DataFrame, pred: pd.DataFrame) -> dict[str, Any]:
     mi = missing_info_micro(gold["missing_info"].tolist(), pred["missing_info"].tolist())
     return {
         "n": len(gold),
-        "category_macro_f1": float(f1_score(gold["category"], pred["category"], average="macro",
-                                            labels=list(CATEGORIES), zero_division=0)),
-        "category_accuracy": float((gold["category"].to_numpy() == pred["category"].to_numpy()).mean()),
-        "priority_macro_f1": float(f1_score(gold["priority"], pred["priority"], average="macro",
-                                            labels=list(PRIORITIES), zero_division=0)),
-        "priority_accuracy": float((gold["priority"].to_numpy() == pred["priority"].to_numpy()).mean()),
-        "urgent_recall": float(urgent_pred[urgent_gold].mean()) if urgent_gold.any() else float("nan"),
-        "urgent_precision": float(urgent_gold[urgent_pred].mean()) if urgent_pred.any() else float("nan"),
+        "category_macro_f1": float(
+            f1_score(
+                gold["category"],
+                pred["category"],
+                average="macro",
+                labels=list(CATEGORIES),
+                zero_division=0,
+            )
+        ),
+        "category_accuracy": float(
+            (gold["category"].to_numpy() == pred["category"].to_numpy()).mean()
+        ),
+        "priority_macro_f1": float(
+            f1_score(
+                gold["priority"],
+                pred["priority"],
+                average="macro",
+                labels=list(PRIORITIES),
+                zero_division=0,
+            )
+        ),
+        "priority_accuracy": float(
+            (gold["priority"].to_numpy() == pred["priority"].to_numpy()).mean()
+        ),
+        "urgent_recall": float(urgent_pred[urgent_gold].mean())
+        if urgent_gold.any()
+        else float("nan"),
+        "urgent_precision": float(urgent_gold[urgent_pred].mean())
+        if urgent_pred.any()
+        else float("nan"),
         "missing_info_micro_f1": mi["f1"],
         "missing_info_precision": mi["precision"],
         "missing_info_recall": mi["recall"],
-        "multi_issue_f1": float(f1_score(gold["multi_issue"].astype(bool),
-                                         pred["multi_issue"].astype(bool), zero_division=0)),
+        "multi_issue_f1": float(
+            f1_score(
+                gold["multi_issue"].astype(bool), pred["multi_issue"].astype(bool), zero_division=0
+            )
+        ),
         "password_recall": float(pw_pred[pw_gold].mean()) if pw_gold.any() else float("nan"),
         "password_precision": float(pw_gold[pw_pred].mean()) if pw_pred.any() else float("nan"),
-        "language_accuracy": float((gold["language"].to_numpy() == pred["language"].to_numpy()).mean()),
+        "language_accuracy": float(
+            (gold["language"].to_numpy() == pred["language"].to_numpy()).mean()
+        ),
     }
 
 
@@ -105,8 +142,12 @@ def evaluate(model: TicketClassifier, test: pd.DataFrame) -> dict[str, Any]:
     report: dict[str, Any] = {
         "overall": field_metrics(gold, pred),
         "per_class": {
-            "category": per_class(gold["category"].to_numpy(), pred["category"].to_numpy(), CATEGORIES),
-            "priority": per_class(gold["priority"].to_numpy(), pred["priority"].to_numpy(), PRIORITIES),
+            "category": per_class(
+                gold["category"].to_numpy(), pred["category"].to_numpy(), CATEGORIES
+            ),
+            "priority": per_class(
+                gold["priority"].to_numpy(), pred["priority"].to_numpy(), PRIORITIES
+            ),
             "missing_info": per_code(gold["missing_info"].tolist(), pred["missing_info"].tolist()),
         },
         "confusion": {
@@ -124,8 +165,11 @@ def evaluate(model: TicketClassifier, test: pd.DataFrame) -> dict[str, Any]:
 
 
 def confusion(gold: pd.Series, pred: pd.Series, labels: Sequence[str]) -> dict[str, Any]:
-    table = pd.crosstab(pd.Categorical(gold, categories=list(labels)),
-                        pd.Categorical(pred, categories=list(labels)), dropna=False)
+    table = pd.crosstab(
+        pd.Categorical(gold, categories=list(labels)),
+        pd.Categorical(pred, categories=list(labels)),
+        dropna=False,
+    )
     return {"labels": list(labels), "matrix": table.to_numpy().tolist()}
 
 
@@ -146,8 +190,16 @@ def slices(gold: pd.DataFrame, pred: pd.DataFrame) -> dict[str, dict[str, Any]]:
         if mask.sum() == 0:
             continue
         m = field_metrics(gold[mask].reset_index(drop=True), pred[mask].reset_index(drop=True))
-        out[name] = {k: m[k] for k in ("n", "category_accuracy", "priority_accuracy",
-                                       "missing_info_micro_f1", "urgent_recall")}
+        out[name] = {
+            k: m[k]
+            for k in (
+                "n",
+                "category_accuracy",
+                "priority_accuracy",
+                "missing_info_micro_f1",
+                "urgent_recall",
+            )
+        }
     return out
 
 
@@ -155,8 +207,9 @@ def rules_only(model: TicketClassifier, test: pd.DataFrame) -> dict[str, float]:
     """The keyword rules alone (category, priority, multi_issue), for the ablation."""
     analyses = model.analyzer.analyze(tickets_of(test))
     answers = [rules_only_prediction(a.hits) for a in analyses]
-    return _ablation_row(test, [a[0] for a in answers], [a[1] for a in answers],
-                         [a[2] for a in answers])
+    return _ablation_row(
+        test, [a[0] for a in answers], [a[1] for a in answers], [a[2] for a in answers]
+    )
 
 
 def model_row(model: TicketClassifier, test: pd.DataFrame) -> dict[str, float]:
@@ -171,12 +224,15 @@ def _ablation_row(test: pd.DataFrame, category, priority, multi) -> dict[str, fl
         "category_macro_f1": float(f1_score(test["category"], list(category), average="macro")),
         "priority_macro_f1": float(f1_score(test["priority"], list(priority), average="macro")),
         "urgent_recall": float(urgent_pred[urgent_gold].mean()),
-        "multi_issue_f1": float(f1_score(test["multi_issue"].astype(bool),
-                                         np.asarray(multi, dtype=bool))),
+        "multi_issue_f1": float(
+            f1_score(test["multi_issue"].astype(bool), np.asarray(multi, dtype=bool))
+        ),
     }
 
 
-def format_report(report: dict[str, Any], ablation: dict[str, dict[str, float]] | None = None) -> str:
+def format_report(
+    report: dict[str, Any], ablation: dict[str, dict[str, float]] | None = None
+) -> str:
     """A plain-text rendering of the figures, with the targets beside them."""
     lines = ["Overall (test split, n={})".format(report["overall"]["n"])]
     for key, value in report["overall"].items():
@@ -191,8 +247,10 @@ def format_report(report: dict[str, Any], ablation: dict[str, dict[str, float]] 
         lines.append(f"\nPer class: {name}")
         lines.append(f"  {'class':<22} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}")
         for label, m in report["per_class"][name].items():
-            lines.append(f"  {label:<22} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} "
-                         f"{m['support']:5d}")
+            lines.append(
+                f"  {label:<22} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} "
+                f"{m['support']:5d}"
+            )
     for name in ("category", "priority"):
         conf = report["confusion"][name]
         lines.append(f"\nConfusion: {name} (rows gold, columns predicted)")
@@ -201,15 +259,23 @@ def format_report(report: dict[str, Any], ablation: dict[str, dict[str, float]] 
         for label, row in zip(short, conf["matrix"], strict=True):
             lines.append(f"  {label:<12}" + " ".join(f"{v:>10d}" for v in row))
     lines.append("\nSlices")
-    lines.append(f"  {'slice':<20} {'n':>5} {'cat acc':>8} {'pri acc':>8} {'mi f1':>7} {'urg rec':>8}")
+    lines.append(
+        f"  {'slice':<20} {'n':>5} {'cat acc':>8} {'pri acc':>8} {'mi f1':>7} {'urg rec':>8}"
+    )
     for name, m in report["slices"].items():
-        lines.append(f"  {name:<20} {m['n']:5d} {m['category_accuracy']:8.3f} "
-                     f"{m['priority_accuracy']:8.3f} {m['missing_info_micro_f1']:7.3f} "
-                     f"{m['urgent_recall']:8.3f}")
+        lines.append(
+            f"  {name:<20} {m['n']:5d} {m['category_accuracy']:8.3f} "
+            f"{m['priority_accuracy']:8.3f} {m['missing_info_micro_f1']:7.3f} "
+            f"{m['urgent_recall']:8.3f}"
+        )
     if ablation:
         lines.append("\nAblation (test split)")
-        lines.append(f"  {'variant':<12} {'cat F1':>8} {'prio F1':>8} {'urg rec':>8} {'multi F1':>9}")
+        lines.append(
+            f"  {'variant':<12} {'cat F1':>8} {'prio F1':>8} {'urg rec':>8} {'multi F1':>9}"
+        )
         for name, row in ablation.items():
-            lines.append(f"  {name:<12} {row['category_macro_f1']:8.3f} {row['priority_macro_f1']:8.3f} "
-                         f"{row['urgent_recall']:8.3f} {row['multi_issue_f1']:9.3f}")
+            lines.append(
+                f"  {name:<12} {row['category_macro_f1']:8.3f} {row['priority_macro_f1']:8.3f} "
+                f"{row['urgent_recall']:8.3f} {row['multi_issue_f1']:9.3f}"
+            )
     return "\n".join(lines)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from pathlib import Path
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,13 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.svm import LinearSVC
 
 from classifier import __version__
-from classifier.features import Analysis, Analyzer, build_featurizer, build_subject_featurizer, subject_record
+from classifier.features import (
+    Analysis,
+    Analyzer,
+    build_featurizer,
+    build_subject_featurizer,
+    subject_record,
+)
 from classifier.model import (
     FAILURE_PRIORITIES,
     URGENT,
@@ -62,7 +68,9 @@ def make_head(c: float, seed: int, folds: int) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(svc, method="sigmoid", cv=cv, ensemble=False)
 
 
-def head_targets(frame: pd.DataFrame, analyses: list[Analysis]) -> dict[str, tuple[np.ndarray, Any]]:
+def head_targets(
+    frame: pd.DataFrame, analyses: list[Analysis]
+) -> dict[str, tuple[np.ndarray, Any]]:
     """(row mask, labels) per head: which training tickets teach it what."""
     missing = frame["missing_info"].map(set)
     failing = frame["priority"].isin(FAILURE_PRIORITIES).to_numpy()
@@ -101,7 +109,9 @@ def class_thresholds(
     return cuts
 
 
-def urgent_threshold(p_cat: np.ndarray, p_pri: np.ndarray, gold: np.ndarray, target: float) -> float:
+def urgent_threshold(
+    p_cat: np.ndarray, p_pri: np.ndarray, gold: np.ndarray, target: float
+) -> float:
     """The highest P(P1)+P(P2) cut whose urgent recall on cross-validation reaches `target`."""
     is_urgent = np.isin(gold, URGENT)
     decoded = np.array([joint_decode(c, p)[1] for c, p in zip(p_cat, p_pri, strict=True)])
@@ -150,15 +160,17 @@ def feature_names(union: Any) -> np.ndarray:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             check=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-def fit_model(train: pd.DataFrame, config: TrainConfig, data_sha256: str,
-              progress: Progress = print) -> TicketClassifier:
+def fit_model(
+    train: pd.DataFrame, config: TrainConfig, data_sha256: str, progress: Progress = print
+) -> TicketClassifier:
     """Fit every head on the train split and choose the thresholds on cross-validation."""
     np.random.seed(config.seed)
     progress(f"analysing {len(train)} training tickets (clean, language, lemmas, signals, rules)")
@@ -166,8 +178,9 @@ def fit_model(train: pd.DataFrame, config: TrainConfig, data_sha256: str,
     analyzer = Analyzer(tables, max_chars=config.max_classify_chars)
     analyses = analyzer.analyze(tickets_of(train))
     progress("fitting features")
-    featurizer = build_featurizer(config.use_signals, config.max_char_features,
-                                  config.max_word_features)
+    featurizer = build_featurizer(
+        config.use_signals, config.max_char_features, config.max_word_features
+    )
     x = featurizer.fit_transform([a.record(config.use_signals) for a in analyses])
     subject_featurizer = build_subject_featurizer()
     xs = subject_featurizer.fit_transform([subject_record(a) for a in analyses])
@@ -188,7 +201,10 @@ def fit_model(train: pd.DataFrame, config: TrainConfig, data_sha256: str,
             cv = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed + 1)
             cv_proba[name] = cross_val_predict(
                 make_head(config.head_c[name], config.seed, config.cv_folds),
-                data[mask], y[mask], cv=cv, method="predict_proba",
+                data[mask],
+                y[mask],
+                cv=cv,
+                method="predict_proba",
             )
         head.fit(data[mask], y[mask])
         heads[name] = head
@@ -202,19 +218,24 @@ def fit_model(train: pd.DataFrame, config: TrainConfig, data_sha256: str,
     p_pri = cv_proba["priority"][:, [pri_classes.index(p) for p in PRIORITIES]]
     thresholds = Thresholds(
         auto={
-            "category": class_thresholds(p_cat, list(CATEGORIES), train["category"].to_numpy(),
-                                         config.auto_precision),
-            "priority": class_thresholds(p_pri, list(PRIORITIES), train["priority"].to_numpy(),
-                                         config.auto_precision),
+            "category": class_thresholds(
+                p_cat, list(CATEGORIES), train["category"].to_numpy(), config.auto_precision
+            ),
+            "priority": class_thresholds(
+                p_pri, list(PRIORITIES), train["priority"].to_numpy(), config.auto_precision
+            ),
         },
         suggest={
-            "category": class_thresholds(p_cat, list(CATEGORIES), train["category"].to_numpy(),
-                                         config.suggest_precision),
-            "priority": class_thresholds(p_pri, list(PRIORITIES), train["priority"].to_numpy(),
-                                         config.suggest_precision),
+            "category": class_thresholds(
+                p_cat, list(CATEGORIES), train["category"].to_numpy(), config.suggest_precision
+            ),
+            "priority": class_thresholds(
+                p_pri, list(PRIORITIES), train["priority"].to_numpy(), config.suggest_precision
+            ),
         },
-        urgent=urgent_threshold(p_cat, p_pri, train["priority"].to_numpy(),
-                                config.urgent_recall_target),
+        urgent=urgent_threshold(
+            p_cat, p_pri, train["priority"].to_numpy(), config.urgent_recall_target
+        ),
         binary={
             "multi_issue": best_f1_cut(
                 cv_proba["multi_issue"][:, list(heads["multi_issue"].classes_).index(True)],

@@ -30,8 +30,9 @@ class StepTimer:
 def ablation_table(model: TicketClassifier, train, test, config, progress) -> dict[str, dict]:
     """Rules only, model only (text features alone) and the hybrid, on the test split."""
     progress("ablation: fitting the model-only variant (no signal or rule features)")
-    text_only = fit_model(train, config.model_copy(update={"use_signals": False}), "-",
-                          progress=lambda m: None)
+    text_only = fit_model(
+        train, config.model_copy(update={"use_signals": False}), "-", progress=lambda m: None
+    )
     return {
         "rules only": rules_only(model, test),
         "model only": model_row(text_only, test),
@@ -39,8 +40,9 @@ def ablation_table(model: TicketClassifier, train, test, config, progress) -> di
     }
 
 
-def run_training(data: Path | None = None, config_path: Path | None = None,
-                 out: Path | None = None) -> TicketClassifier:
+def run_training(
+    data: Path | None = None, config_path: Path | None = None, out: Path | None = None
+) -> TicketClassifier:
     progress = StepTimer()
     data = data or DEFAULT_CORPUS
     out = out or get_settings().model_dir
@@ -64,8 +66,12 @@ def run_training(data: Path | None = None, config_path: Path | None = None,
     return model
 
 
-def run_evaluation(data: Path | None = None, model_dir: Path | None = None,
-                   ablation: bool = False, json_out: Path | None = None) -> dict[str, Any]:
+def run_evaluation(
+    data: Path | None = None,
+    model_dir: Path | None = None,
+    ablation: bool = False,
+    json_out: Path | None = None,
+) -> dict[str, Any]:
     settings = get_settings()
     model = TicketClassifier.load(model_dir or settings.model_dir, settings.urgent_threshold)
     frame = load_tickets(data or DEFAULT_CORPUS)
