@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -196,6 +199,24 @@ def build_featurizer(
             )
         )
     return FeatureUnion(parts)
+
+
+class BlockScaler(BaseEstimator, TransformerMixin):
+    """Multiplies the columns from `start` on (the signal and rule block) by `weight`: each head
+    decides how loud the hand-made features speak next to the n-grams."""
+
+    def __init__(self, start: int = 0, weight: float = 1.0):
+        self.start = start
+        self.weight = weight
+
+    def fit(self, x: Any, y: Any = None) -> BlockScaler:
+        scale = np.ones(x.shape[1])
+        scale[self.start :] = self.weight
+        self.scale_ = sp.diags(scale).tocsr()
+        return self
+
+    def transform(self, x: Any) -> Any:
+        return sp.csr_matrix(x) @ self.scale_
 
 
 def _subjects(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -97,6 +97,8 @@ def rule_scores(hits: list[RuleHit]) -> dict[str, float]:
     scores: dict[str, float] = defaultdict(float)
     for hit in hits:
         scores[f"rule_{hit.label}"] += hit.weight
+    topics = {hit.label for hit in hits if hit.label.startswith("category:")}
+    scores["rule_distinct_categories"] = float(len(topics))
     return dict(scores)
 
 

@@ -76,8 +76,8 @@ def names_host(text: str) -> bool:
 
 # ---------------------------------------------------------------- IP addresses
 
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])", re.I)
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
 _CUSTOMER_IP_CUE = re.compile(
     r"(?:\b(?:mijn|ons|onze|m'n|my|our|mon|notre|nos|publiek|public|publique|extern|external)\b"
     r"[^.\n]{0,40}\bip\b|\bip\b[^.\n]{0,30}\b(?:van (?:ons|mij|het kantoor|thuis|de zaak)|"
@@ -242,19 +242,29 @@ def subject_is_generic(subject: str) -> bool:
 # A word that announces a secret; the secret is the first password-like token after it, in the
 # same sentence ("le mot de passe root est : X", "the transfer code, it is: X", "login jan / X").
 _SECRET_WORD = re.compile(
-    r"(?:passwor[dt]s?|passwd|\bpwd\b|\bpw\b|\bpass\b|wachtwoord(?:en)?|paswoord|passwoord|\bww\b|"
+    r"(?:passwor[dt]s?|passwd|passcode|passphrase|\bpwd\b|\bpw\b|\bpass\b|wachtwoord\w*|"
+    r"paswoord\w*|passwoord\w*|\bww\b|"
     r"mot(?:s)? de passe|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|\bsecret\b|\btoken\b|"
     r"api[ _-]?key|\bkey\b|cl[ée] (?:api|secr[eè]te)|sleutel|auth[ -]?(?:code|info)|"
     r"\bepp\b|transfer ?code|verhuis(?:code|token)|overdrachtscode|autorisatiecode|"
     r"code de transfert|code d'autorisation|authori[sz]ation code|\blogin\b|identifiants?|"
     r"inloggegevens|credentials|gebruikersnaam|username|utilisateur|\bbearer\b|"
-    r"ontgrendel\w*|unlock code|code de déverrouillage|code secret)",
+    r"ontgrendel\w*|unlock code|code de déverrouillage|code secret|toegangscode|inlogcode|"
+    r"code d'accès|access code|inloggen|log ?in met|log in with|se connecter avec|"
+    r"aanmelden met|sign in with)",
     re.IGNORECASE,
 )
 _WINDOW = 90  # characters after the announcing word that may hold the secret
-_WINDOW_END = re.compile(r"[.?!](?:\s|$)|\n\s*\n")
-_CANDIDATE = re.compile(r"[^\s\"'«»“”‘’`()\[\]<>,;]{4,80}")
-_PIN_WORD = re.compile(r"pin|code", re.IGNORECASE)
+_WINDOW_END = re.compile(r"\n\s*\n")  # a secret may follow in the next sentence, not paragraph
+_CANDIDATE = re.compile(r"[^\s\"'«»“”‘’`()\[\]<>,;=:][^\s\"'«»“”‘’`()\[\]<>,;]{3,79}")
+_PIN_WORD = re.compile(r"pin|code|ontgrendel|unlock|déverrouill", re.IGNORECASE)
+_PASSWORD_WORD = re.compile(r"pass|wacht|paswoord|mdp|mot de passe|\bww\b|\bpw", re.IGNORECASE)
+_PUBLIC = re.compile(r"publi(?:c|eke?|que)\W*$", re.IGNORECASE)
+# "user / secret" or "user@domain: secret" written as a pair, the secret with a digit and a symbol
+_CREDENTIAL_PAIR = re.compile(
+    r"(?<![\w/])[\w.+-]{2,64}(?:@[\w.-]{2,100})?\s{0,3}[/|:]\s{0,3}"
+    r"(?P<secret>(?=[^\s]{0,79}\d)(?=[^\s]{0,79}[!#$%&*+?@^~|])[^\s\"'<>,;\\]{6,80})(?=\s|$)"
+)
 _CONNECTION_STRING = re.compile(
     r"\b[a-z][a-z0-9+.-]{1,15}://[^\s:/@]{1,64}:(?P<secret>[^\s@/]{1,128})@", re.IGNORECASE
 )
@@ -271,6 +281,7 @@ _CODE_SECRET = re.compile(
 _TOKEN = re.compile(
     r"(?P<secret>\b(?:ghp_[A-Za-z0-9]{20,60}|gh[ousr]_[A-Za-z0-9]{20,60}|sk_(?:live|test)_[A-Za-z0-9]{10,99}|"
     r"rk_live_[A-Za-z0-9]{10,99}|xox[abpr]-[A-Za-z0-9-]{10,99}|AKIA[0-9A-Z]{16}|"
+    r"sk-[A-Za-z0-9_-]{20,120}|glpat-[A-Za-z0-9_-]{20,60}|"
     r"(?:[a-z]{2,8}_)?(?:live|test|prod)_[A-Za-z0-9]{12,60}|"
     r"eyJ[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}))"
 )
@@ -292,7 +303,7 @@ _NOT_A_SECRET = frozenset(
 _NOT_SECRET_SHAPE = re.compile(
     r"https?://\S+|www\.\S+|[\w.+-]+@[\w.-]+|\d{1,3}(?:\.\d{1,3}){3}|0x[0-9a-f]+|"
     r"[\w-]+\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip|exe|dmg)|"
-    r"v?\d+(?:\.\d+)+\w*|\d+(?:[/:-]\d+)+|\d+(?:st|nd|rd|th|e|de|ste|ème)|"
+    r"ssh-(?:rsa|ed25519|dss|ecdsa)\S*|v?\d+(?:\.\d+)+\w*|\d+(?:[/:-]\d+)+|[1-5]\d\d-\w+|v=\w+.*|\S*::\S*|\d+(?:st|nd|rd|th|e|de|ste|ème)|"
     r"(?:php|mysql|http|https|ipv[46]|utf|win|windows|mac|macos|ios|android|office|ubuntu|debian|"
     r"centos|wp|joomla|drupal|outlook|iphone|galaxy|pixel)[\d.]+(?:-\w+)?",
     re.IGNORECASE,
@@ -326,20 +337,43 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
         return False  # a cut e-mail address or a file path
     has_digit = any(c.isdigit() for c in bare)
     has_alpha = any(c.isalpha() for c in bare)
-    has_symbol = any(not c.isalnum() and c not in "-._'" for c in bare)
+    has_symbol = any(not c.isalnum() and c not in "-._'/" for c in bare)
     return has_alpha and len(bare) >= 6 and (has_digit or has_symbol)
+
+
+_QUOTES = "\"'«»“”‘’`"
+
+
+def _quoted_word(window: str, candidate: re.Match[str]) -> bool:
+    """A plain word in quotes right after the announcing word: 'wachtwoord "zonnebloem"'."""
+    start, end = candidate.start(), candidate.end()
+    word = candidate.group(0).lower()
+    return (
+        start <= 25
+        and 0 < start
+        and end < len(window)
+        and window[start - 1] in _QUOTES
+        and window[end] in _QUOTES
+        and len(word) >= 5
+        and word not in _NOT_A_SECRET
+        and word not in _STOP_VALUE
+    )
 
 
 def _announced_secret(text: str, word: re.Match[str]) -> SecretSpan | None:
     """The first password-like token in the window after a word that announces a secret."""
+    if _PUBLIC.search(text[max(0, word.start() - 12) : word.start()]):
+        return None  # a public key is no secret
     window = text[word.end() : word.end() + _WINDOW]
     stop = _WINDOW_END.search(window)
     if stop:
         window = window[: stop.start() + 1]
     pin_like = bool(_PIN_WORD.search(word.group(0)))
+    password_word = bool(_PASSWORD_WORD.search(word.group(0)))
     for candidate in _CANDIDATE.finditer(window):
-        value = candidate.group(0).rstrip(".:!?")
-        if _looks_like_secret(value, allow_digits=pin_like):
+        value = candidate.group(0).rstrip(".,:;)")
+        quoted_password = password_word and _quoted_word(window, candidate)
+        if _looks_like_secret(value, allow_digits=pin_like) or quoted_password:
             start = word.end() + candidate.start()
             return SecretSpan(start, start + len(value), "password")
     return None
@@ -359,6 +393,11 @@ def find_secrets(text: str) -> list[SecretSpan]:
             if kind in ("env", "code") and value.lower() in {"null", "none", "''", "changeme"}:
                 continue
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
+    for match in _CREDENTIAL_PAIR.finditer(text):
+        value = match.group("secret").rstrip(".,;:)")
+        if _looks_like_secret(value) and not _DOMAIN.search(value):
+            start = match.start("secret")
+            spans.append(SecretSpan(start, start + len(value), "password"))
     for match in _SECRET_WORD.finditer(text):
         span = _announced_secret(text, match)
         if span is not None:
@@ -431,6 +470,8 @@ class Signals:
     generic_subject: bool = False
     secret_spans: list[SecretSpan] = field(default_factory=list)
     second_issue_cues: int = 0
+    paragraphs: int = 0
+    questions: int = 0
 
     @property
     def has_server_or_domain(self) -> bool:
@@ -456,6 +497,8 @@ class Signals:
             "sig_generic_subject": float(self.generic_subject),
             "sig_secret": float(bool(self.secret_spans)),
             "sig_second_issue": min(3.0, float(self.second_issue_cues)) / 3,
+            "sig_paragraphs": min(6.0, float(self.paragraphs)) / 6,
+            "sig_questions": min(4.0, float(self.questions)) / 4,
         }
 
 
@@ -474,4 +517,6 @@ def detect_signals(ticket: CleanTicket, raw_text: str) -> Signals:
         generic_subject=subject_is_generic(ticket.subject),
         secret_spans=find_secrets(raw_text),
         second_issue_cues=count_second_issue_cues(ticket.own),
+        paragraphs=sum(1 for part in ticket.own.split("\n\n") if len(part.split()) >= 4),
+        questions=ticket.own.count("?"),
     )

@@ -175,7 +175,7 @@ def clean_ticket(subject: str, body: str, max_chars: int) -> CleanTicket:
     )
 
 
-def text_for_model(ticket: CleanTicket, min_own_words: int = 6) -> str:
+def text_for_model(ticket: CleanTicket, min_own_words: int = 10) -> str:
     """What the model reads: subject and own words; a forward with (almost) no own words of its
     own ("zie hieronder") is classified on the forwarded text."""
     subject = GENERIC_PREFIX.sub("", ticket.subject)

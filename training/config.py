@@ -32,14 +32,19 @@ class TrainConfig(BaseModel):
     max_char_features: int = Field(ge=1000)
     use_signals: bool
     head_c: dict[str, float]
+    head_signal_weight: dict[str, float] = Field(
+        description="scale of the signal and rule features for each head (0 switches them off)"
+    )
     auto_precision: float = Field(gt=0, le=1)
     suggest_precision: float = Field(gt=0, le=1)
     urgent_recall_target: float = Field(gt=0, le=1)
 
     def model_post_init(self, context: object) -> None:
-        missing = set(HEADS) - set(self.head_c)
-        if missing:
-            raise ValueError(f"head_c lacks {sorted(missing)}")
+        for name, values in (("head_c", self.head_c), ("head_signal_weight",
+                                                        self.head_signal_weight)):
+            missing = set(HEADS) - set(values)
+            if missing:
+                raise ValueError(f"{name} lacks {sorted(missing)}")
 
 
 def load_config(path: Path | str = DEFAULT_CONFIG) -> TrainConfig:

@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 from classifier import __version__
 from classifier.features import (
     Analysis,
     Analyzer,
+    BlockScaler,
     build_featurizer,
     build_subject_featurizer,
     subject_record,
@@ -61,11 +63,16 @@ def tickets_of(frame: pd.DataFrame) -> list[Ticket]:
     ]
 
 
-def make_head(c: float, seed: int, folds: int) -> CalibratedClassifierCV:
-    """A linear SVM with sigmoid-calibrated probabilities (one model, calibrated on CV folds)."""
+def make_head(c: float, seed: int, folds: int, signal_start: int | None = None,
+              signal_weight: float = 1.0) -> Pipeline:
+    """A linear SVM with sigmoid-calibrated probabilities (one model, calibrated on CV folds),
+    behind a scaler that sets how much the signal and rule columns weigh for this head."""
     svc = LinearSVC(C=c, class_weight="balanced", random_state=seed, max_iter=5000)
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    return CalibratedClassifierCV(svc, method="sigmoid", cv=cv, ensemble=False)
+    calibrated = CalibratedClassifierCV(svc, method="sigmoid", cv=cv, ensemble=False)
+    start = signal_start if signal_start is not None else 0
+    weight = signal_weight if signal_start is not None else 1.0
+    return Pipeline([("signals", BlockScaler(start, weight)), ("svm", calibrated)])
 
 
 def head_targets(
@@ -149,6 +156,12 @@ def restrict_lemma_tables(
     }
 
 
+def signal_columns(union: Any) -> int:
+    """How many columns the signal and rule block (the union's last part) has."""
+    name, pipe = union.transformer_list[-1]
+    return len(pipe.steps[-1][1].feature_names_) if name == "numeric" else 0
+
+
 def feature_names(union: Any) -> np.ndarray:
     """'<part>__<term>' for every column of the feature union (for explanations)."""
     names: list[str] = []
@@ -193,23 +206,26 @@ def fit_model(
     coefficients: dict[str, np.ndarray] = {}
     cv_proba: dict[str, np.ndarray] = {}
     targets = head_targets(train, analyses)
+    signal_start = x.shape[1] - signal_columns(featurizer) if config.use_signals else None
     for name, (mask, y) in targets.items():
         progress(f"fitting head {name} on {int(mask.sum())} tickets")
         data = xs if name == "subject_ok" else x
-        head = make_head(config.head_c[name], config.seed, config.cv_folds)
+        start = None if name == "subject_ok" else signal_start
+
+        def new_head(name: str = name, start: int | None = start) -> Pipeline:
+            return make_head(config.head_c[name], config.seed, config.cv_folds, start,
+                             config.head_signal_weight[name])
+
         if name in ("category", "priority", "multi_issue"):
             cv = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed + 1)
             cv_proba[name] = cross_val_predict(
-                make_head(config.head_c[name], config.seed, config.cv_folds),
-                data[mask],
-                y[mask],
-                cv=cv,
-                method="predict_proba",
+                new_head(), data[mask], y[mask], cv=cv, method="predict_proba"
             )
-        head.fit(data[mask], y[mask])
+        head = new_head().fit(data[mask], y[mask])
         heads[name] = head
-        svc = head.calibrated_classifiers_[0].estimator
-        coefficients[name] = svc.coef_.astype(np.float32)
+        svc = head.named_steps["svm"].calibrated_classifiers_[0].estimator
+        scale = head.named_steps["signals"].scale_.diagonal()
+        coefficients[name] = (svc.coef_ * scale).astype(np.float32)
 
     progress("choosing decision thresholds on cross-validation")
     cat_classes = list(heads["category"].classes_)

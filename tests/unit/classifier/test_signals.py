@@ -1,0 +1,138 @@
+"""Detectors on realistic fragments in the three languages (none taken from the corpus)."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier.signals import (
+    REDACTED,
+    count_steps_cues,
+    find_domains,
+    find_error_texts,
+    find_ips,
+    find_secrets,
+    names_host,
+    redact,
+    subject_is_generic,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Mijn wachtwoord is Kaasboer!77 als ge wilt kijken.", "Kaasboer!77"),
+        ("wachtwoord: Hondje2023#", "Hondje2023#"),
+        ("ww Schelde-44x voor de admin", "Schelde-44x"),
+        ("Le mot de passe du compte est : Mouette#915 (je le change après)", "Mouette#915"),
+        ("mdp: brocante_7781", "brocante_7781"),
+        ("my password = Tr4mway!", "Tr4mway!"),
+        ("FTP login: kapsalon_ftp / Sch44r&Kam", "Sch44r&Kam"),
+        ("DB_PASSWORD=Vg7#kwQ2zL", "Vg7#kwQ2zL"),
+        ("define( 'DB_PASSWORD', 'oliebol-2024' );", "oliebol-2024"),
+        ("'password' => 'Kr1ek!',", "Kr1ek!"),
+        ("dsn: mysql://shop_u:Br0od!Kast@db3.internal/shop", "Br0od!Kast"),
+        ("De EPP-code van mijn domein is Qm8$tLw2-Zx", "Qm8$tLw2-Zx"),
+        ("Le code de transfert reçu est 9xF!kq2Lm", "9xF!kq2Lm"),
+        ("auth code: 7Ghy#29-pLq", "7Ghy#29-pLq"),
+        ("Support pincode: 5831", "5831"),
+        ("API token ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4"),
+        ("info@fietsen-claes.be / Velo2026!", "Velo2026!"),
+        ("Het nieuwe wachtwoord van de mailbox is Zomerfeest88, kunt ge dat instellen?",
+         "Zomerfeest88"),
+        ("Ik stuur u mijn wachtwoord zodat ge kunt kijken. Het is Duinen&Zee7.", "Duinen&Zee7"),
+        ('wachtwoord "zonnebloem" werkt niet meer op de webmail', "zonnebloem"),
+        ("Voici le mot de passe de la boîte : « Gaufre-de-Liège9 ».", "Gaufre-de-Liège9"),
+        ("de code om mijn gsm te ontgrendelen is 4417", "4417"),
+        ("passcode for the support line is 2291", "2291"),
+    ],
+)
+def test_secret_is_found_with_its_exact_span(text, secret):
+    spans = find_secrets(text)
+    assert [text[s.start : s.end] for s in spans] == [secret]
+    assert secret not in redact(text) and REDACTED in redact(text)
+
+
+def test_private_key_block_is_one_span():
+    text = (
+        "Hier de sleutel:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU"
+        "\nAAAAB3NzaC1yc2EAAAADAQABAAABAQC\n-----END OPENSSH PRIVATE KEY-----\nmvg"
+    )
+    [span] = find_secrets(text)
+    assert text[span.start : span.end].startswith("-----BEGIN OPENSSH PRIVATE KEY")
+    assert text[span.start : span.end].endswith("-----END OPENSSH PRIVATE KEY-----")
+    assert "b3BlbnNzaC1" not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ik heb mijn wachtwoord gisteren gereset maar de link werkt niet.",
+        "I reset my password yesterday, the reset link does not work.",
+        "J'ai oublié mon mot de passe de la boîte info@.",
+        "Wachtwoord vergeten, hoe kan ik een nieuw aanvragen?",
+        "Outlook blijft om het wachtwoord vragen sinds de update naar versie 2405.",
+        "The password for the FTP account is in our password manager, not in this mail.",
+        "Na het wijzigen van het wachtwoord krijg ik fout 0x800CCC92 in Outlook.",
+        "Mon SPF actuel : v=spf1 include:_spf.example.net ~all",
+        "Too many failed login attempts from 81.82.14.3, please try again in 20 minutes.",
+        "Public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx jan@laptop",
+    ],
+)
+def test_talk_about_passwords_is_not_a_secret(text):
+    assert find_secrets(text) == []
+
+
+def test_domains_in_text_and_email_but_not_placeholders_or_third_parties():
+    text = (
+        "Onze site www.Bakkerij-Vermeulen.be en de mail naar info@vermeulen-brood.eu werken niet. "
+        "Ik heb het getest op example.com en gmail.com en via bit.ly/abc. Zie ook wp-config.php"
+    )
+    assert find_domains(text) == ["vermeulen-brood.eu", "bakkerij-vermeulen.be"]
+    assert names_host("de server vps-12 reageert niet")
+    assert not names_host("de server reageert niet")
+
+
+def test_ips_are_told_apart():
+    text = (
+        "De server 185.43.12.9 reageert niet. Mijn publiek IP is 81.164.22.7 en "
+        "de router staat op 192.168.1.1."
+    )
+    kinds = {ip.address: ip.kind for ip in find_ips(text)}
+    assert kinds == {"185.43.12.9": "server", "81.164.22.7": "customer", "192.168.1.1": "private"}
+    assert [ip.kind for ip in find_ips("notre IP publique : 2a02:1812:1c0e:5a00::12")] == [
+        "customer"
+    ]
+
+
+def test_error_texts_and_vague_accounts():
+    assert find_error_texts('Ik krijg "Error establishing a database connection" op de site')
+    assert find_error_texts("bounce: 550 5.1.1 <jan@x.be>: Recipient address rejected")
+    assert find_error_texts("Chrome zegt ERR_CONNECTION_TIMED_OUT")
+    assert find_error_texts("capture d'écran de l'erreur en pièce jointe")
+    assert not find_error_texts("de site werkt niet en is heel traag")
+
+
+def test_steps_tried_cues():
+    assert count_steps_cues("Ik heb de router al herstart en de cache geleegd.") >= 2
+    assert count_steps_cues("I already cleared the cache and tried another browser.") >= 2
+    assert count_steps_cues("J'ai déjà redémarré le PC.") >= 1
+    assert count_steps_cues("Since I updated WooCommerce the shop is broken.") == 0
+
+
+@pytest.mark.parametrize(
+    ("subject", "generic"),
+    [
+        ("", True),
+        ("help", True),
+        ("Re: uw ticket #4521", True),
+        ("URGENT!!!", True),
+        ("(geen onderwerp)", True),
+        ("Fwd: vraag", True),
+        ("Question", True),
+        ("Mailbox info@ vol - mails bouncen", False),
+        ("VPS vps-12 onbereikbaar sinds 10u", False),
+        ("Re: WooCommerce fatale fout na update", False),
+    ],
+)
+def test_generic_subjects(subject, generic):
+    assert subject_is_generic(subject) is generic

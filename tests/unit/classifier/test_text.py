@@ -1,0 +1,99 @@
+"""Cleaning: HTML, quoted replies, forwards, signatures, disclaimers, hostile input."""
+
+from __future__ import annotations
+
+from classifier.text import (
+    LONG_RUN,
+    break_long_runs,
+    clean_ticket,
+    detect_language,
+    html_to_text,
+    normalize,
+    split_quoted,
+    strip_signature,
+    text_for_model,
+)
+
+REPLY = """Nog altijd hetzelfde, de site geeft een 500.
+
+Groeten
+Jan Peeters
+Bakkerij Peeters - BTW BE0456.789.123
+
+Op di 3 mrt. 2026 om 10:12 schreef Support <support@hoster.example>:
+> Kan u ons de exacte foutmelding bezorgen?
+> Met vriendelijke groet"""
+
+
+def test_reply_chain_is_split_and_signature_cut():
+    clean = clean_ticket("Re: site kapot", REPLY, 20_000)
+    assert clean.own == "Nog altijd hetzelfde, de site geeft een 500."
+    assert "exacte foutmelding" in clean.quoted
+    assert "BE0456" in clean.full  # the whole text stays available to the detectors
+
+
+def test_forwarded_outlook_header_starts_the_quote():
+    body = (
+        "Zie hieronder, kunnen jullie dit bekijken?\n\n"
+        "Van: Wim <wim@it-partner.example>\nVerzonden: maandag 3 maart 2026 08:02\n"
+        "Aan: onthaal@praktijk.example\nOnderwerp: VPS down\n\nDe VPS reageert niet meer."
+    )
+    own, quoted = split_quoted(body)
+    assert own == "Zie hieronder, kunnen jullie dit bekijken?"
+    assert quoted.startswith("Van: Wim")
+    # with (almost) no own words, the model reads the forwarded text
+    clean = clean_ticket("Fwd: VPS down", body, 20_000)
+    assert "reageert niet meer" in text_for_model(clean)
+
+
+def test_a_line_starting_with_van_is_not_a_header_by_itself():
+    body = "Van: mijn kant is alles getest.\nDe site blijft traag."
+    assert split_quoted(body) == (body, "")
+
+
+def test_french_and_english_reply_headers():
+    fr = "Toujours en panne.\n\nLe lun. 3 mars 2026 à 10:12, Support a écrit :\nBonjour"
+    en = "Still down.\n\nOn Mon, 3 Mar 2026 at 10:12, Support wrote:\nHello"
+    assert split_quoted(fr)[0] == "Toujours en panne."
+    assert split_quoted(en)[0] == "Still down."
+
+
+def test_disclaimer_and_device_footer_are_stripped():
+    text = (
+        "Onze mailbox is vol.\n\nDit e-mailbericht is vertrouwelijk en uitsluitend bestemd "
+        "voor de geadresseerde."
+    )
+    assert strip_signature(text) == "Onze mailbox is vol."
+    assert strip_signature("Site down\nEnvoyé de mon iPhone") == "Site down"
+
+
+def test_html_is_turned_into_text_and_plain_text_is_left_alone():
+    html = "<div>Beste,<br>de site&nbsp;is <b>traag</b></div><style>p{color:red}</style>"
+    assert normalize(html_to_text(html)) == "Beste,\nde site is traag"
+    assert html_to_text("if a < b and c > d") == "if a < b and c > d"
+
+
+def test_normalize_handles_control_characters_and_lone_surrogates():
+    text = "Site\x00 down \ud800 now\u200b\r\n\r\n\r\n\r\nplease"
+    assert normalize(text) == "Site down ? now\n\nplease"
+
+
+def test_long_runs_are_broken_for_the_tokenizer():
+    run = "!" * 10_000
+    broken = break_long_runs(f"kijk {run} hier")
+    assert max(len(piece) for piece in broken.split()) == LONG_RUN
+
+
+def test_truncation_is_reported():
+    clean = clean_ticket("traag", "woord " * 10_000, 2_000)
+    assert clean.truncated and len(clean.own) == 2_000
+
+
+def test_language_detection_with_fallback():
+    assert detect_language("Onze website ligt plat sinds vanochtend, kunnen jullie kijken?") == (
+        "nl", False)
+    assert detect_language("Notre site ne fonctionne plus depuis ce matin") == ("fr", False)
+    assert detect_language("Our website has been down since this morning") == ("en", False)
+    assert detect_language("Unsere Webseite ist seit heute Morgen nicht erreichbar, bitte helfen")[
+        1] is True
+    assert detect_language("12345 !!! ???") == ("nl", True)
