@@ -67,7 +67,9 @@ def _load_model():
 
     settings = get_settings()
     try:
-        return TicketClassifier.load(settings.model_dir, settings.urgent_threshold)
+        return TicketClassifier.load(
+            settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
+        )
     except ModelLoadError as exc:
         _echo_err(f"error: {exc}")
         raise typer.Exit(2) from None

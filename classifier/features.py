@@ -15,14 +15,21 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from classifier.rules import RULES_DIR, RuleHit, RuleSet, load_rule_file, rule_scores
 from classifier.schemas import Ticket
 from classifier.signals import SecretSpan, Signals, detect_signals, find_secrets
-from classifier.text import CleanTicket, clean_ticket, detect_language, text_for_model
+from classifier.text import (
+    MAX_SUBJECT_CHARS,
+    RAW_FACTOR,
+    CleanTicket,
+    clean_ticket,
+    detect_language,
+    text_for_model,
+)
 
 SPACY_BATCH = 256
 
@@ -49,17 +56,49 @@ class Analysis:
         return {"text": self.text, "lemmas": self.lemmas, "numeric": numeric}
 
 
+class LookupLemmatizer:
+    """spaCy component: lemmas from a spacy-lookups-data lookup table, set in one array call.
+
+    It gives the same lemmas as spaCy's `Lemmatizer(mode="lookup")` on lower-cased text, but
+    works on the doc's hash arrays instead of visiting every Token object in Python, which made
+    the built-in component 40% of prediction time.
+    """
+
+    def __init__(self, vocab: Any, table: dict[str, str]):
+        strings = vocab.strings
+        self.hashes = {strings.add(form): strings.add(lemma) for form, lemma in table.items()}
+
+    def __call__(self, doc: Any) -> Any:
+        from spacy.attrs import LEMMA, LOWER
+
+        forms = doc.to_array(LOWER).tolist()
+        get = self.hashes.get
+        lemmas = np.array([get(h, h) for h in forms], dtype=np.uint64).reshape(-1, 1)
+        return doc.from_array([LEMMA], lemmas)
+
+
 def build_nlp(language: str, lemma_table: dict[str, str]):
     """A blank spaCy pipeline with a lookup lemmatizer over the given table (no downloads)."""
     import spacy
-    from spacy.lookups import Lookups
+    from spacy.language import Language
 
+    if "lookup_lemmatizer" not in Language.factories:
+        Language.factory("lookup_lemmatizer", default_config={"table": {}})(
+            lambda nlp, name, table: LookupLemmatizer(nlp.vocab, table)
+        )
     nlp = spacy.blank(language)
-    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    lookups = Lookups()
-    lookups.add_table("lemma_lookup", lemma_table)
-    lemmatizer.initialize(lookups=lookups)
+    component = nlp.add_pipe("lookup_lemmatizer")
+    component.hashes = LookupLemmatizer(nlp.vocab, lemma_table).hashes
     return nlp
+
+
+def lemma_text(doc: Any) -> str:
+    """The doc's lemmas joined by spaces (arrays, not Token objects: this runs per ticket)."""
+    from spacy.attrs import IS_SPACE, LEMMA
+
+    strings = doc.vocab.strings
+    rows = doc.to_array([LEMMA, IS_SPACE]).tolist()
+    return " ".join(strings[h] for h, space in rows if not space)
 
 
 class Analyzer:
@@ -72,7 +111,7 @@ class Analyzer:
     def __init__(
         self,
         lemma_tables: dict[str, dict[str, str]],
-        max_chars: int = 20_000,
+        max_chars: int = 8_000,
         rules_dir: Path = RULES_DIR,
     ):
         self.lemma_tables = lemma_tables
@@ -112,8 +151,9 @@ class Analyzer:
         for ticket, clean, text, (language, fallback), doc in zip(
             tickets, cleaned, texts, languages, docs, strict=True
         ):
-            subject_secrets = find_secrets(ticket.subject or "")
-            body_secrets = find_secrets(ticket.body or "")
+            # the same bounded prefix as the cleaning: text past it is neither read nor kept
+            subject_secrets = find_secrets((ticket.subject or "")[:MAX_SUBJECT_CHARS])
+            body_secrets = find_secrets((ticket.body or "")[: RAW_FACTOR * self.max_chars])
             signals = detect_signals(clean, "")
             signals.secret_spans = subject_secrets + body_secrets
             analyses.append(
@@ -122,7 +162,7 @@ class Analyzer:
                     language=language,
                     language_fallback=fallback,
                     text=text,
-                    lemmas=" ".join(t.lemma_ for t in doc if not t.is_space),
+                    lemmas=lemma_text(doc),
                     signals=signals,
                     hits=self.rules(language).match(doc),
                     subject_secrets=subject_secrets,
@@ -176,17 +216,8 @@ def build_featurizer(
             Pipeline(
                 [
                     ("select", FunctionTransformer(_texts)),
-                    (
-                        "tfidf",
-                        TfidfVectorizer(
-                            analyzer="char_wb",
-                            ngram_range=(2, 5),
-                            min_df=3,
-                            sublinear_tf=True,
-                            lowercase=True,
-                            max_features=max_char_features,
-                        ),
-                    ),
+                    ("counts", CharNgramCounter((2, 5), 3, max_char_features)),
+                    ("tfidf", TfidfTransformer(sublinear_tf=True)),
                 ]
             ),
         ),
@@ -199,6 +230,89 @@ def build_featurizer(
             )
         )
     return FeatureUnion(parts)
+
+
+def word_char_ngrams(word: str, low: int, high: int) -> list[str]:
+    """Character n-grams of one word padded with spaces (as scikit-learn's 'char_wb')."""
+    padded = f" {word} "
+    grams = []
+    for n in range(low, high + 1):
+        if n > len(padded):
+            break
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+class CharNgramCounter(BaseEstimator, TransformerMixin):
+    """Counts character n-grams inside words, like CountVectorizer(analyzer="char_wb"), but
+    caches each word's column indices: tickets repeat their words, so transform is a dictionary
+    look-up per word instead of a Python loop over every n-gram (about 10x faster)."""
+
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (2, 5),
+        min_df: int = 3,
+        max_features: int | None = 60_000,
+        cache_size: int = 200_000,
+    ):
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.cache_size = cache_size
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> CharNgramCounter:
+        low, high = self.ngram_range
+        df: dict[str, int] = {}
+        for text in texts:
+            for gram in {g for w in text.lower().split() for g in word_char_ngrams(w, low, high)}:
+                df[gram] = df.get(gram, 0) + 1
+        kept = [g for g, count in df.items() if count >= self.min_df]
+        if self.max_features is not None and len(kept) > self.max_features:
+            kept = sorted(kept, key=lambda g: (-df[g], g))[: self.max_features]
+        self.vocabulary_ = {gram: i for i, gram in enumerate(sorted(kept))}
+        return self
+
+    def _columns(self, word: str, cache: dict[str, np.ndarray]) -> np.ndarray:
+        found = cache.get(word)
+        if found is None:
+            low, high = self.ngram_range
+            vocabulary = self.vocabulary_
+            found = np.array(
+                [vocabulary[g] for g in word_char_ngrams(word, low, high) if g in vocabulary],
+                dtype=np.int32,
+            )
+            if len(cache) >= self.cache_size:
+                cache.clear()
+            cache[word] = found
+        return found
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        cache = self.__dict__.setdefault("_cache", {})
+        empty = np.zeros(0, dtype=np.int32)
+        rows, columns = [], []
+        for row, text in enumerate(texts):
+            parts = [self._columns(w, cache) for w in text.lower().split()]
+            found = np.concatenate(parts) if parts else empty
+            columns.append(found)
+            rows.append(np.full(found.shape[0], row, dtype=np.int32))
+        all_columns = np.concatenate(columns) if columns else empty
+        matrix = sp.csr_matrix(
+            (np.ones(all_columns.shape[0]), (np.concatenate(rows) if rows else empty, all_columns)),
+            shape=(len(texts), len(self.vocabulary_)),
+        )
+        matrix.sum_duplicates()
+        return matrix
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = np.empty(len(self.vocabulary_), dtype=object)
+        for gram, i in self.vocabulary_.items():
+            names[i] = gram
+        return names
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_cache", None)  # rebuilt on use; never pickled
+        return state
 
 
 class BlockScaler(BaseEstimator, TransformerMixin):
@@ -236,16 +350,8 @@ def build_subject_featurizer() -> FeatureUnion:
                 Pipeline(
                     [
                         ("select", FunctionTransformer(_subjects)),
-                        (
-                            "tfidf",
-                            TfidfVectorizer(
-                                analyzer="char_wb",
-                                ngram_range=(2, 4),
-                                min_df=2,
-                                sublinear_tf=True,
-                                max_features=20_000,
-                            ),
-                        ),
+                        ("counts", CharNgramCounter((2, 4), 2, 20_000)),
+                        ("tfidf", TfidfTransformer(sublinear_tf=True)),
                     ]
                 ),
             ),

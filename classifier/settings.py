@@ -16,10 +16,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLASSIFIER_", extra="ignore")
 
     model_dir: Path = Field(default=DEFAULT_MODEL_DIR, description="folder of the model artifact")
-    max_classify_chars: int = Field(
-        default=20_000,
+    max_classify_chars: int | None = Field(
+        default=None,
         ge=1_000,
-        description="own text beyond this many characters is cut before classification",
+        description="own text beyond this many characters is cut before classification "
+        "(None: the limit the model was trained with)",
     )
     urgent_threshold: float | None = Field(
         default=None,

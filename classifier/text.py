@@ -110,8 +110,13 @@ def html_to_text(text: str) -> str:
     return html.unescape(text)
 
 
+_SYMBOL_FLOOD = re.compile(r"[^\w\s]{9,}")
+
+
 def break_long_runs(text: str) -> str:
-    """Split runs without whitespace (base64, keys, emoji or punctuation floods) into pieces."""
+    """Cut floods of symbols or emoji to 8 characters and split other runs without whitespace
+    (base64, keys, URLs) into pieces: spaCy's affix search is quadratic in a run's length."""
+    text = _SYMBOL_FLOOD.sub(lambda m: m.group(0)[:8], text)
 
     def split(match: re.Match[str]) -> str:
         run = match.group(0)
@@ -158,19 +163,27 @@ def strip_signature(own: str) -> str:
     return own
 
 
+RAW_FACTOR = 3  # raw characters read per character classified (HTML and quotes are verbose)
+MAX_SUBJECT_CHARS = 500
+
+
 def clean_ticket(subject: str, body: str, max_chars: int) -> CleanTicket:
-    subject = normalize(html_to_text(subject or "")).replace("\n", " ")
-    body = normalize(html_to_text(body or ""))
+    """Clean a ticket for the detectors and the model, reading at most a bounded prefix: a body
+    over the limit is cut (and flagged) so that no input costs more than a bounded time."""
+    subject = subject or ""
+    body = body or ""
+    truncated = len(body) > RAW_FACTOR * max_chars or len(subject) > MAX_SUBJECT_CHARS
+    subject = normalize(html_to_text(subject[:MAX_SUBJECT_CHARS])).replace("\n", " ")
+    body = normalize(html_to_text(body[: RAW_FACTOR * max_chars]))
     own, quoted = split_quoted(body)
     own = strip_signature(own)
-    truncated = len(own) > max_chars
-    if truncated:
-        own = own[:max_chars]
+    if len(own) > max_chars:
+        own, truncated = own[:max_chars], True
     return CleanTicket(
         subject=subject,
         own=own,
-        quoted=quoted,
-        full=f"{subject}\n{body}",
+        quoted=quoted[:max_chars],
+        full=f"{subject}\n{body[: 2 * max_chars]}",
         truncated=truncated,
     )
 
@@ -213,6 +226,41 @@ def language_detector() -> LanguageDetector:
     )
 
 
+@lru_cache(maxsize=1)
+def _exclusive_stop_words() -> dict[str, frozenset[str]]:
+    """Each supported language's spaCy stop words that the other two do not share."""
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+    from spacy.lang.fr.stop_words import STOP_WORDS as FR
+    from spacy.lang.nl.stop_words import STOP_WORDS as NL
+
+    words = {"nl": set(NL), "fr": set(FR), "en": set(EN)}
+    return {
+        lang: frozenset(
+            w for w in own if len(w) > 1 and all(w not in words[o] for o in words if o != lang)
+        )
+        for lang, own in words.items()
+    }
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _stop_word_vote(sample: str) -> str | None:
+    """The language whose own stop words clearly dominate the text, if one does (a fast path:
+    most tickets are decided here without running the statistical detector)."""
+    exclusive = _exclusive_stop_words()
+    counts = dict.fromkeys(SUPPORTED, 0)
+    for word in _WORD_RE.findall(sample.lower()):
+        for lang in SUPPORTED:
+            if word in exclusive[lang]:
+                counts[lang] += 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top >= 5 and top >= 4 * max(second, 1):
+        return best
+    return None
+
+
 def detect_language(text: str, default: str = "nl") -> tuple[str, bool]:
     """(language code, fell back): the supported language the text is most likely written in.
 
@@ -222,6 +270,9 @@ def detect_language(text: str, default: str = "nl") -> tuple[str, bool]:
     sample = text[:2000]
     if not any(ch.isalpha() for ch in sample):
         return default, True
+    voted = _stop_word_vote(sample[:600])
+    if voted is not None:
+        return voted, False
     values = language_detector().compute_language_confidence_values(sample)
     scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
     best_supported = max(SUPPORTED, key=lambda code: scores.get(code, 0.0))

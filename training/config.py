@@ -40,8 +40,10 @@ class TrainConfig(BaseModel):
     urgent_recall_target: float = Field(gt=0, le=1)
 
     def model_post_init(self, context: object) -> None:
-        for name, values in (("head_c", self.head_c), ("head_signal_weight",
-                                                        self.head_signal_weight)):
+        for name, values in (
+            ("head_c", self.head_c),
+            ("head_signal_weight", self.head_signal_weight),
+        ):
             missing = set(HEADS) - set(values)
             if missing:
                 raise ValueError(f"{name} lacks {sorted(missing)}")

@@ -63,8 +63,9 @@ def tickets_of(frame: pd.DataFrame) -> list[Ticket]:
     ]
 
 
-def make_head(c: float, seed: int, folds: int, signal_start: int | None = None,
-              signal_weight: float = 1.0) -> Pipeline:
+def make_head(
+    c: float, seed: int, folds: int, signal_start: int | None = None, signal_weight: float = 1.0
+) -> Pipeline:
     """A linear SVM with sigmoid-calibrated probabilities (one model, calibrated on CV folds),
     behind a scaler that sets how much the signal and rule columns weigh for this head."""
     svc = LinearSVC(C=c, class_weight="balanced", random_state=seed, max_iter=5000)
@@ -166,8 +167,8 @@ def feature_names(union: Any) -> np.ndarray:
     """'<part>__<term>' for every column of the feature union (for explanations)."""
     names: list[str] = []
     for name, pipe in union.transformer_list:
-        last = pipe.steps[-1][1]
-        names.extend(f"{name}__{term}" for term in last.get_feature_names_out())
+        vocabulary_step = pipe.steps[1][1]  # the step after "select" knows the terms
+        names.extend(f"{name}__{term}" for term in vocabulary_step.get_feature_names_out())
     return np.array(names, dtype=object)
 
 
@@ -213,8 +214,13 @@ def fit_model(
         start = None if name == "subject_ok" else signal_start
 
         def new_head(name: str = name, start: int | None = start) -> Pipeline:
-            return make_head(config.head_c[name], config.seed, config.cv_folds, start,
-                             config.head_signal_weight[name])
+            return make_head(
+                config.head_c[name],
+                config.seed,
+                config.cv_folds,
+                start,
+                config.head_signal_weight[name],
+            )
 
         if name in ("category", "priority", "multi_issue"):
             cv = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed + 1)

@@ -73,7 +73,9 @@ def run_evaluation(
     json_out: Path | None = None,
 ) -> dict[str, Any]:
     settings = get_settings()
-    model = TicketClassifier.load(model_dir or settings.model_dir, settings.urgent_threshold)
+    model = TicketClassifier.load(
+        model_dir or settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
+    )
     frame = load_tickets(data or DEFAULT_CORPUS)
     train, test = split_tickets(frame)
     report = evaluate(model, test)

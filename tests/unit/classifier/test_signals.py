@@ -37,8 +37,10 @@ from classifier.signals import (
         ("Support pincode: 5831", "5831"),
         ("API token ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4"),
         ("info@fietsen-claes.be / Velo2026!", "Velo2026!"),
-        ("Het nieuwe wachtwoord van de mailbox is Zomerfeest88, kunt ge dat instellen?",
-         "Zomerfeest88"),
+        (
+            "Het nieuwe wachtwoord van de mailbox is Zomerfeest88, kunt ge dat instellen?",
+            "Zomerfeest88",
+        ),
         ("Ik stuur u mijn wachtwoord zodat ge kunt kijken. Het is Duinen&Zee7.", "Duinen&Zee7"),
         ('wachtwoord "zonnebloem" werkt niet meer op de webmail', "zonnebloem"),
         ("Voici le mot de passe de la boîte : « Gaufre-de-Liège9 ».", "Gaufre-de-Liège9"),
