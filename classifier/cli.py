@@ -90,6 +90,9 @@ def predict(
     ] = "-",
 ) -> None:
     """Predict every ticket of a JSON Lines file: one prediction line per input line, in order."""
+    if input != "-" and not Path(input).is_file():
+        _echo_err(f"error: {input}: no such file")
+        raise typer.Exit(2)
     model = _load_model()
     bad = 0
     total = _count_lines(input)
@@ -179,3 +182,7 @@ def version() -> None:
     from classifier import __version__
 
     typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

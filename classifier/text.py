@@ -229,17 +229,29 @@ def language_detector() -> LanguageDetector:
 @lru_cache(maxsize=1)
 def _exclusive_stop_words() -> dict[str, frozenset[str]]:
     """Each supported language's spaCy stop words that the other two do not share."""
-    from spacy.lang.en.stop_words import STOP_WORDS as EN
-    from spacy.lang.fr.stop_words import STOP_WORDS as FR
-    from spacy.lang.nl.stop_words import STOP_WORDS as NL
-
-    words = {"nl": set(NL), "fr": set(FR), "en": set(EN)}
+    words = {lang: _spacy_stop_words(lang) for lang in SUPPORTED}
     return {
         lang: frozenset(
             w for w in own if len(w) > 1 and all(w not in words[o] for o in words if o != lang)
         )
         for lang, own in words.items()
     }
+
+
+def _spacy_stop_words(language: str) -> set[str]:
+    """spaCy's stop word list of a language, read from its module file alone: importing the
+    language package would also build its tokenizer exceptions (4 s for French)."""
+    import importlib.util
+    from pathlib import Path
+
+    import spacy
+
+    path = Path(spacy.__file__).parent / "lang" / language / "stop_words.py"
+    spec = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return set(module.STOP_WORDS)
 
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")

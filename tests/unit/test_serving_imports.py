@@ -1,0 +1,27 @@
+"""Serving never imports training code or mlflow (checked in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+SCRIPT = """
+import sys
+import classifier.cli, classifier.model, classifier.features, classifier.settings
+from classifier.model import TicketClassifier
+from classifier.schemas import Ticket
+model = TicketClassifier.load("models")
+model.predict([Ticket(subject="VPS down", body="vps-1.example-shop.be reageert niet")])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("training", "mlflow"))
+print(",".join(loaded))
+"""
+
+
+def test_prediction_loads_neither_training_nor_mlflow():
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
