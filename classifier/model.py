@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from classifier.features import Analysis, Analyzer, subject_record
 from classifier.schemas import (
@@ -71,6 +72,20 @@ class FittedModel:
     lemma_tables: dict[str, dict[str, str]]
     use_signals: bool = True
     max_chars: int = 8_000
+    multi_topic_weight: float = 0.0
+
+
+def topic_features(p_category: np.ndarray, p_priority: np.ndarray, weight: float) -> np.ndarray:
+    """Stacked inputs of the multi-issue head: category and priority probabilities, their
+    entropies and the runner-up category's probability (rows: tickets)."""
+
+    def entropy(p: np.ndarray) -> np.ndarray:
+        return -(p * np.log(p + 1e-9)).sum(axis=1, keepdims=True)
+
+    runner_up = np.sort(p_category, axis=1)[:, -2:-1]
+    return weight * np.hstack(
+        [p_category, p_priority, entropy(p_category), entropy(p_priority), runner_up]
+    )
 
 
 def _decide(probability: float, auto: float, suggest: float) -> str:
@@ -331,11 +346,21 @@ class TicketClassifier:
         x = self.featurizer.transform([a.record(fitted.use_signals) for a in analyses])
         xs = self.subject_featurizer.transform([subject_record(a) for a in analyses])
         heads = self.heads
+        p_category = heads["category"].predict_proba(x)
+        p_priority = heads["priority"].predict_proba(x)
+        x_multi = x
+        if fitted.multi_topic_weight:
+            topics = topic_features(
+                _ordered_rows(p_category, heads["category"].classes, CATEGORIES),
+                _ordered_rows(p_priority, heads["priority"].classes, PRIORITIES),
+                fitted.multi_topic_weight,
+            )
+            x_multi = sp.hstack([x, sp.csr_matrix(topics)], format="csr")
         return {
             "_x": x,
-            "category": heads["category"].predict_proba(x),
-            "priority": heads["priority"].predict_proba(x),
-            "multi_issue": heads["multi_issue"].positive(x),
+            "category": p_category,
+            "priority": p_priority,
+            "multi_issue": heads["multi_issue"].positive(x_multi),
             "error_given": heads["error_given"].positive(x),
             "steps_given": heads["steps_given"].positive(x),
             "ip_needed": heads["ip_needed"].positive(x),
@@ -455,6 +480,11 @@ class TicketClassifier:
         order = np.argsort(-contributions)[:k]
         names = self.fitted.feature_names
         return [_readable(names[indices[i]]) for i in order if contributions[i] > 0]
+
+
+def _ordered_rows(proba: np.ndarray, classes: Sequence[str], order: Sequence[str]) -> np.ndarray:
+    index = {c: i for i, c in enumerate(classes)}
+    return proba[:, [index[c] for c in order]]
 
 
 def _ordered(proba: np.ndarray, classes: Sequence[str], order: Sequence[str]) -> np.ndarray:

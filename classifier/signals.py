@@ -298,7 +298,8 @@ _ENV_SECRET = re.compile(
 )
 _CODE_SECRET = re.compile(
     r"(?:define\s*\(\s*['\"][A-Z_]{0,20}(?:PASSWORD|KEY|SALT|SECRET)[A-Z_]{0,20}['\"]\s*,\s*|"
-    r"['\"](?:database_|db_|smtp_|mail_)?(?:password|passwd|pass|pwd|secret)['\"]\s*(?:=>|:)\s*)"
+    r"['\"](?:database_|db_|smtp_|mail_|client_|app_)?(?:password|passwd|pass|pwd|secret|"
+    r"api[_-]?key|token|auth[_-]?token|access[_-]?token)['\"]\s*(?:=>|:|=)\s*)"
     r"['\"](?P<secret>[^'\"\n]{3,200})['\"]",
     re.IGNORECASE,
 )
@@ -306,6 +307,7 @@ _TOKEN = re.compile(
     r"(?P<secret>\b(?:ghp_[A-Za-z0-9]{20,60}|gh[ousr]_[A-Za-z0-9]{20,60}|sk_(?:live|test)_[A-Za-z0-9]{10,99}|"
     r"rk_live_[A-Za-z0-9]{10,99}|xox[abpr]-[A-Za-z0-9-]{10,99}|AKIA[0-9A-Z]{16}|"
     r"sk-[A-Za-z0-9_-]{20,120}|glpat-[A-Za-z0-9_-]{20,60}|"
+    r"(?<=Basic )[A-Za-z0-9+/]{12,200}={0,2}|\$(?:apr1|2[aby]|1|5|6)\$[./A-Za-z0-9$]{8,120}|"
     r"(?:[a-z]{2,8}_)?(?:live|test|prod)_[A-Za-z0-9]{12,60}|"
     r"eyJ[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}))"
 )
@@ -390,8 +392,9 @@ def _announced_secret(text: str, word: re.Match[str]) -> SecretSpan | None:
         return None  # a public key is no secret
     window = text[word.end() : word.end() + _WINDOW]
     stop = _WINDOW_END.search(window)
-    if stop:
-        window = window[: stop.start() + 1]
+    if stop and window[: stop.start()].strip(" \t:=-") != "":
+        window = window[: stop.start() + 1]  # the secret, if any, is in this paragraph
+    # else: "wachtwoord:" closes its paragraph, the secret opens the next one
     pin_like = bool(_PIN_WORD.search(word.group(0)))
     password_word = bool(_PASSWORD_WORD.search(word.group(0)))
     for candidate in _CANDIDATE.finditer(window):

@@ -35,6 +35,9 @@ class TrainConfig(BaseModel):
     head_signal_weight: dict[str, float] = Field(
         description="scale of the signal and rule features for each head (0 switches them off)"
     )
+    multi_topic_weight: float = Field(
+        ge=0, description="weight of the stacked topic probabilities in the multi-issue head"
+    )
     auto_precision: float = Field(gt=0, le=1)
     suggest_precision: float = Field(gt=0, le=1)
     urgent_recall_target: float = Field(gt=0, le=1)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
@@ -33,6 +34,7 @@ from classifier.model import (
     TicketClassifier,
     installed_versions,
     joint_decode,
+    topic_features,
 )
 from classifier.rules import all_rule_phrases
 from classifier.schemas import CATEGORIES, PRIORITIES, Ticket
@@ -157,6 +159,11 @@ def restrict_lemma_tables(
     }
 
 
+def _in_order(proba: np.ndarray, head: Any, order: tuple[str, ...]) -> np.ndarray:
+    classes = list(head.classes_)
+    return proba[:, [classes.index(c) for c in order]]
+
+
 def signal_columns(union: Any) -> int:
     """How many columns the signal and rule block (the union's last part) has."""
     name, pipe = union.transformer_list[-1]
@@ -212,6 +219,15 @@ def fit_model(
         progress(f"fitting head {name} on {int(mask.sum())} tickets")
         data = xs if name == "subject_ok" else x
         start = None if name == "subject_ok" else signal_start
+        if name == "multi_issue":
+            # stacking: out-of-fold topic and priority probabilities (a ticket mixing topics
+            # has a flatter category distribution) join the features of the multi-issue head
+            topics = topic_features(
+                _in_order(cv_proba["category"], heads["category"], CATEGORIES),
+                _in_order(cv_proba["priority"], heads["priority"], PRIORITIES),
+                config.multi_topic_weight,
+            )
+            data = sp.hstack([x, sp.csr_matrix(topics)], format="csr")
 
         def new_head(name: str = name, start: int | None = start) -> Pipeline:
             return make_head(
@@ -275,6 +291,7 @@ def fit_model(
         lemma_tables=restrict_lemma_tables(tables, featurizer),
         use_signals=config.use_signals,
         max_chars=config.max_classify_chars,
+        multi_topic_weight=config.multi_topic_weight,
     )
     trained_at = datetime.now(UTC).replace(microsecond=0)
     metadata: dict[str, Any] = {

@@ -46,6 +46,10 @@ from classifier.signals import (
         ("Voici le mot de passe de la boîte : « Gaufre-de-Liège9 ».", "Gaufre-de-Liège9"),
         ("de code om mijn gsm te ontgrendelen is 4417", "4417"),
         ("passcode for the support line is 2291", "2291"),
+        ("Het wachtwoord:\n\nKlokhuis-2025", "Klokhuis-2025"),
+        ('{"api_key": "a8f3c2d19e7b4k"}', "a8f3c2d19e7b4k"),
+        ("Authorization: Basic YWRtaW46Wm9tZXIyMDI0", "YWRtaW46Wm9tZXIyMDI0"),
+        ("admin:$apr1$x9Lk2mQp$Hq1yN0bW7vTt3sZkR8eW1/", "$apr1$x9Lk2mQp$Hq1yN0bW7vTt3sZkR8eW1/"),
     ],
 )
 def test_secret_is_found_with_its_exact_span(text, secret):
