@@ -177,6 +177,48 @@ def evaluate(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    dev_keys: Annotated[
+        bool, typer.Option("--dev-keys", help="development run: create local API keys")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import os
+
+    import uvicorn
+
+    from classifier.api.app import load_keys
+    from classifier.settings import get_settings
+
+    if dev_keys:
+        os.environ["CLASSIFIER_DEV"] = "1"
+        settings = get_settings()
+        keys_file = settings.api_keys_file or settings.data_dir / "dev-keys.txt"
+        os.environ["CLASSIFIER_API_KEYS_FILE"] = str(keys_file)
+        get_settings.cache_clear()
+    settings = get_settings()
+    try:
+        load_keys(settings)
+    except (RuntimeError, ValueError) as exc:
+        _echo_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if settings.api_keys_file:
+        typer.echo(f"API keys: {settings.api_keys_file} (one role:key per line)")
+    typer.echo(f"store: {settings.store_url.split('@')[-1]}; docs: http://{host}:{port}/docs")
+    uvicorn.run(
+        "classifier.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command()
 def version() -> None:
     """Print the package version."""
     from classifier import __version__

@@ -30,6 +30,21 @@ class Settings(BaseSettings):
         "None takes the threshold chosen at training time (model metadata)",
     )
     predict_batch_size: int = Field(default=256, ge=1, description="spaCy nlp.pipe batch size")
+    data_dir: Path = Field(default=Path("var"), description="embedded store and local keys")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
+    )
+    database_schema: str | None = Field(default=None, description="PostgreSQL schema to use")
+    api_keys: str | None = Field(default=None, description="role:key,role:key")
+    api_keys_file: Path | None = Field(default=None, description="one role:key per line")
+    dev: bool = Field(default=False, description="development run: local keys are created")
+    max_ticket_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_batch_tickets: int = Field(default=1000, ge=1)
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'classifier.db'}"
 
 
 @lru_cache

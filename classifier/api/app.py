@@ -1,0 +1,602 @@
+"""The FastAPI application: `create_app()` with a lifespan that loads the model and the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from classifier.api.auth import PERMISSIONS, KeyRing, Role, parse_keys, write_dev_keys
+from classifier.api.metrics import Metrics
+from classifier.model import ModelLoadError, TicketClassifier
+from classifier.schemas import Category, MissingCode, Prediction, Priority, Ticket
+from classifier.settings import Settings, get_settings
+from classifier.signals import SecretSpan, redact
+from classifier.store import ConcurrentDuplicate, IdempotencyConflict, NotFound, Store
+from classifier.text import MAX_SUBJECT_CHARS, RAW_FACTOR
+
+log = logging.getLogger("classifier.api")
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ApiError(Exception):
+    """An error with the one JSON shape: {"error": {"code", "message", "field"}}."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "field": field}}
+    return JSONResponse(body, status_code=status)
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "Malformed request",
+        401: "Missing or unknown API key",
+        403: "Role not allowed",
+        404: "Unknown ticket",
+        409: "Conflict",
+        413: "Request too large",
+        415: "Content type is not JSON",
+        422: "Invalid field",
+        503: "Store unavailable",
+    }
+    return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
+
+
+# ---------------------------------------------------------------- request and response models
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tickets: list[dict[str, Any]] = Field(max_length=1000)
+
+
+class BatchError(BaseModel):
+    error: ErrorBody
+
+
+class BatchResponse(BaseModel):
+    predictions: list[Prediction | BatchError]
+
+
+class CorrectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: str = Field(min_length=1, max_length=200)
+    category: Category | None = None
+    priority: Priority | None = None
+    missing_info: list[MissingCode] | None = None
+    multi_issue: bool | None = None
+    contains_password: bool | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    def changes(self) -> dict[str, Any]:
+        fields = ("category", "priority", "missing_info", "multi_issue", "contains_password")
+        changes = {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
+        if "missing_info" in changes:
+            changes["missing_info"] = sorted(set(changes["missing_info"]))
+        return changes
+
+
+class CorrectionResponse(BaseModel):
+    id: int
+    ticket_id: str
+    author: str
+    created_at: datetime
+    before: dict[str, Any]
+    after: dict[str, Any]
+    note: str | None
+
+
+class StoredTicket(BaseModel):
+    ticket_id: str
+    subject: str | None
+    body: str | None
+    erased: bool
+    prediction: dict[str, Any]
+    corrections: list[CorrectionResponse]
+    current: dict[str, Any]
+
+
+class ModelInfo(BaseModel):
+    version: str
+    trained_at: str | None
+    metrics: dict[str, Any]
+    thresholds: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    model: bool
+    store: bool
+
+
+# ---------------------------------------------------------------- app state and dependencies
+
+
+class State:
+    """What the lifespan loads once: the model (swappable under a lock), the store, the keys."""
+
+    def __init__(self, settings: Settings, model: TicketClassifier, store: Store, keys: KeyRing):
+        self.settings = settings
+        self.model = model
+        self.store = store
+        self.keys = keys
+        self.metrics = Metrics()
+        self.reload_lock = threading.Lock()
+
+
+def load_keys(settings: Settings) -> KeyRing:
+    keys = []
+    if settings.api_keys:
+        keys += parse_keys(settings.api_keys, "CLASSIFIER_API_KEYS")
+    if settings.api_keys_file and settings.api_keys_file.exists():
+        keys += parse_keys(
+            settings.api_keys_file.read_text(encoding="utf-8"), str(settings.api_keys_file)
+        )
+    if not keys and settings.dev:
+        path = settings.api_keys_file or settings.data_dir / "dev-keys.txt"
+        keys = write_dev_keys(path)
+        log.warning("development run: API keys written to %s", path)
+    if not keys:
+        raise RuntimeError(
+            "no API keys configured: set CLASSIFIER_API_KEYS (role:key,...) or "
+            "CLASSIFIER_API_KEYS_FILE, or start a development run (CLASSIFIER_DEV=1)"
+        )
+    return KeyRing(keys)
+
+
+def get_state(request: Request) -> State:
+    return request.app.state.classifier
+
+
+AppState = Annotated[State, Depends(get_state)]
+
+
+def require(permission: str) -> Callable[..., Awaitable[Role]]:
+    async def check(state: AppState, authorization: Annotated[str | None, Header()] = None) -> Role:
+        scheme, _, presented = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'")
+        role = state.keys.role_of(presented.strip())
+        if role is None:
+            raise ApiError(401, "unauthorized", "unknown API key")
+        if role not in PERMISSIONS[permission]:
+            raise ApiError(403, "forbidden", f"the {role} role may not {permission}")
+        return role
+
+    return check
+
+
+# ---------------------------------------------------------------- size and content type
+
+
+class BodyLimits:
+    """ASGI middleware: 415 for a non-JSON body, 413 past the byte limit, before any parsing."""
+
+    def __init__(self, app: Any, settings: Settings):
+        self.app = app
+        self.settings = settings
+
+    def limit_for(self, path: str) -> int:
+        if path.endswith("/batch"):
+            return self.settings.max_batch_bytes
+        if path == "/v1/predict":
+            return self.settings.max_ticket_bytes
+        return 64 * 1024
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        limit = self.limit_for(scope["path"])
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        length = headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            return await error_response(413, "too_large", f"the body is over {limit} bytes")(
+                scope, receive, send
+            )
+        if (length not in (None, "0")) and content_type != "application/json":
+            return await error_response(
+                415, "unsupported_media_type", "send the body as application/json"
+            )(scope, receive, send)
+        received = 0
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _TooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge as exc:
+            await error_response(413, "too_large", f"the body is over {exc.limit} bytes")(
+                scope, receive, send
+            )
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int):
+        self.limit = limit
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dict[str, Any]:
+    """The ticket as it may be stored: the scanned prefix only, every secret replaced."""
+    spans: dict[str, list[SecretSpan]] = {"subject": [], "body": []}
+    for s in prediction.secret_spans:
+        spans[s.field].append(SecretSpan(s.start, s.end, s.kind))
+    return {
+        "ticket_id": prediction.id,
+        "subject": redact(ticket.subject[:MAX_SUBJECT_CHARS], spans["subject"]),
+        "body": redact(ticket.body[: RAW_FACTOR * max_chars], spans["body"]),
+        "received_at": ticket.received_at,
+        "channel": ticket.channel,
+        "plan": ticket.plan,
+    }
+
+
+def predict_and_log(state: State, tickets: list[Ticket]) -> list[Prediction]:
+    model = state.model
+    predictions = model.predict(tickets)
+    for ticket, prediction in zip(tickets, predictions, strict=True):
+        state.metrics.count_prediction(prediction)
+        try:
+            state.store.log_prediction(
+                stored_ticket(ticket, prediction, model.analyzer.max_chars),
+                prediction.model_dump(mode="json"),
+            )
+        except Exception as exc:  # the prediction is still returned; the failure is counted
+            state.metrics.store_failures.inc()
+            log.error("prediction log write failed: %s", type(exc).__name__)
+    return predictions
+
+
+def model_info(model: TicketClassifier) -> ModelInfo:
+    meta = model.metadata
+    return ModelInfo(
+        version=model.version,
+        trained_at=meta.get("trained_at"),
+        metrics=meta.get("metrics", {}),
+        thresholds={**meta.get("thresholds", {}), "urgent_in_use": model.urgent_threshold},
+    )
+
+
+# ---------------------------------------------------------------- routes
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/predict",
+    response_model=Prediction,
+    tags=["predict"],
+    responses=_responses(400, 401, 403, 413, 415, 422),
+)
+def predict(
+    ticket: Ticket, state: AppState, _: Annotated[Role, Depends(require("predict"))]
+) -> Prediction:
+    """Classify one ticket; the redacted ticket and the prediction go to the prediction log."""
+    _check_not_empty(ticket)
+    return predict_and_log(state, [ticket])[0]
+
+
+@router.post(
+    "/v1/predict/batch",
+    response_model=BatchResponse,
+    tags=["predict"],
+    responses=_responses(400, 401, 403, 413, 415, 422),
+)
+def predict_batch(
+    batch: BatchRequest, state: AppState, _: Annotated[Role, Depends(require("predict"))]
+) -> BatchResponse:
+    """Classify up to 1,000 tickets; a bad ticket gets an error entry at its position."""
+    results: list[Prediction | BatchError | None] = [None] * len(batch.tickets)
+    good: list[tuple[int, Ticket]] = []
+    for index, raw in enumerate(batch.tickets):
+        try:
+            ticket = Ticket.model_validate(raw)
+            _check_not_empty(ticket)
+            good.append((index, ticket))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            results[index] = BatchError(
+                error=ErrorBody(
+                    code="invalid",
+                    message=err["msg"],
+                    field=f"tickets.{index}.{_field_of(err['loc']) or ''}".rstrip("."),
+                )
+            )
+        except ApiError as exc:
+            results[index] = BatchError(
+                error=ErrorBody(
+                    code=exc.code, message=exc.message, field=f"tickets.{index}.{exc.field}"
+                )
+            )
+    for (index, _ticket), prediction in zip(
+        good, predict_and_log(state, [t for _, t in good]), strict=True
+    ):
+        results[index] = prediction
+    return BatchResponse(predictions=[r for r in results if r is not None])
+
+
+def _check_not_empty(ticket: Ticket) -> None:
+    if not ticket.subject.strip() and not ticket.body.strip():
+        raise ApiError(422, "invalid", "subject and body are both empty", "body")
+
+
+@router.get(
+    "/v1/predictions/{ticket_id}",
+    response_model=StoredTicket,
+    tags=["predictions"],
+    responses=_responses(401, 403, 404),
+)
+def get_prediction(
+    ticket_id: str, state: AppState, _: Annotated[Role, Depends(require("read"))]
+) -> StoredTicket:
+    """The stored prediction of a ticket, its corrections and its current labels."""
+    try:
+        return StoredTicket.model_validate(state.store.ticket(ticket_id))
+    except NotFound:
+        raise ApiError(404, "not_found", f"no ticket {ticket_id!r}", "ticket_id") from None
+
+
+@router.post(
+    "/v1/corrections",
+    response_model=CorrectionResponse,
+    status_code=201,
+    tags=["corrections"],
+    responses=_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+)
+def post_correction(
+    correction: CorrectionRequest,
+    state: AppState,
+    role: Annotated[Role, Depends(require("correct"))],
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> CorrectionResponse:
+    """Correct a ticket's labels (append-only; the latest correction wins)."""
+    changes = correction.changes()
+    if not changes:
+        raise ApiError(422, "invalid", "name at least one label to correct", "category")
+    try:
+        stored = state.store.correct(
+            correction.ticket_id, role, changes, correction.note, idempotency_key
+        )
+    except NotFound:
+        raise ApiError(
+            404, "not_found", f"no ticket {correction.ticket_id!r}", "ticket_id"
+        ) from None
+    except ConcurrentDuplicate:
+        raise ApiError(
+            409,
+            "concurrent_duplicate",
+            "a request with this Idempotency-Key is being handled; retry it",
+            "Idempotency-Key",
+        ) from None
+    except IdempotencyConflict:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with another payload",
+            "Idempotency-Key",
+        ) from None
+    except Exception as exc:
+        log.error("correction write failed: %s", type(exc).__name__)
+        raise ApiError(
+            503,
+            "store_unavailable",
+            "the correction could not be stored; nothing was written, retry later",
+        ) from None
+    if stored.replayed:
+        response.status_code = 200
+    else:
+        state.metrics.corrections.inc()
+    return CorrectionResponse(**{k: v for k, v in stored.__dict__.items() if k != "replayed"})
+
+
+@router.get(
+    "/v1/corrections",
+    tags=["corrections"],
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "one corrected ticket per line",
+        },
+        **_responses(401, 403, 422),
+    },
+)
+def export_corrections(
+    state: AppState,
+    _: Annotated[Role, Depends(require("export"))],
+    since: Annotated[datetime | None, Query(description="ISO 8601 date-time")] = None,
+) -> StreamingResponse:
+    """Corrected tickets (redacted text and current labels) as JSON Lines, for retraining."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    records = list(state.store.export_corrections(since))
+    lines = (json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in records)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+@router.delete(
+    "/v1/tickets/{ticket_id}",
+    status_code=204,
+    tags=["predictions"],
+    responses=_responses(401, 403, 404),
+)
+def erase_ticket(
+    ticket_id: str, state: AppState, _: Annotated[Role, Depends(require("admin"))]
+) -> Response:
+    """Erase a ticket's text and personal data (GDPR); its label statistics are kept."""
+    try:
+        state.store.erase(ticket_id)
+    except NotFound:
+        raise ApiError(404, "not_found", f"no ticket {ticket_id!r}", "ticket_id") from None
+    return Response(status_code=204)
+
+
+@router.get("/v1/model", response_model=ModelInfo, tags=["model"], responses=_responses(401, 403))
+def get_model(state: AppState, _: Annotated[Role, Depends(require("model"))]) -> ModelInfo:
+    """The serving model: version, training date, metrics and thresholds."""
+    return model_info(state.model)
+
+
+@router.post(
+    "/v1/admin/reload",
+    response_model=ModelInfo,
+    tags=["model"],
+    responses=_responses(401, 403, 409),
+)
+def reload_model(state: AppState, _: Annotated[Role, Depends(require("admin"))]) -> ModelInfo:
+    """Load the model folder again and swap it in; a bad artifact is refused, the old one stays."""
+    settings = state.settings
+    with state.reload_lock:
+        try:
+            model = TicketClassifier.load(
+                settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
+            )
+        except ModelLoadError as exc:
+            raise ApiError(409, "model_refused", str(exc)) from None
+        state.model = model  # one reference swap: requests in flight keep the old model
+        state.metrics.set_model(model.version)
+    return model_info(model)
+
+
+@router.get("/healthz", response_model=Health, tags=["ops"])
+def healthz() -> Health:
+    """The process is alive."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    tags=["ops"],
+    responses={503: {"model": Readiness, "description": "not ready"}},
+)
+def readyz(state: AppState) -> JSONResponse:
+    """The model is loaded and the store answers."""
+    try:
+        store_ok = state.store.ping()
+    except Exception:
+        store_ok = False
+    ready = Readiness(status="ready" if store_ok else "not ready", model=True, store=store_ok)
+    return JSONResponse(ready.model_dump(), status_code=200 if store_ok else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
+def metrics(state: AppState) -> PlainTextResponse:
+    """Prometheus metrics: requests, latency, predictions per label, corrections, model."""
+    body, content_type = state.metrics.render()
+    return PlainTextResponse(body, media_type=content_type)
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keys = load_keys(settings)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        model = TicketClassifier.load(
+            settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
+        )
+        store = Store.open(settings.store_url, settings.database_schema)
+        state = State(settings, model, store, keys)
+        state.metrics.set_model(model.version)
+        app.state.classifier = state
+        yield
+        store.engine.dispose()
+
+    app = FastAPI(
+        title="ticket-classifier",
+        version="1",
+        summary="Triage of hosting support tickets: priority, category, missing information.",
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    app.add_middleware(BodyLimits, settings=settings)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        state = getattr(request.app.state, "classifier", None)
+        if state is not None:
+            state.metrics.observe(
+                request.method, path, response.status_code, time.perf_counter() - start
+            )
+        log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            path,
+            response.status_code,
+            (time.perf_counter() - start) * 1000,
+        )
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0]
+        if err.get("type") == "json_invalid":
+            return error_response(400, "malformed_json", "the body is not valid JSON")
+        return error_response(422, "invalid", err.get("msg", "invalid"), _field_of(err["loc"]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+
+    return app

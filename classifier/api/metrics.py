@@ -1,0 +1,64 @@
+"""Prometheus metrics of one app (its own registry, so tests and reloads never collide)."""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+from classifier.schemas import Prediction
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "classifier_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "classifier_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "classifier_predictions",
+            "Predictions per label",
+            ["field", "label"],
+            registry=self.registry,
+        )
+        self.corrections = Counter(
+            "classifier_corrections", "Corrections stored", registry=self.registry
+        )
+        self.store_failures = Counter(
+            "classifier_store_write_failures",
+            "Prediction log writes that failed",
+            registry=self.registry,
+        )
+        self.model = Info("classifier_model", "The serving model", registry=self.registry)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def count_prediction(self, prediction: Prediction) -> None:
+        self.predictions.labels("category", prediction.category).inc()
+        self.predictions.labels("priority", prediction.priority).inc()
+        self.predictions.labels("decision_priority", prediction.decision["priority"]).inc()
+        if prediction.contains_password:
+            self.predictions.labels("contains_password", "true").inc()
+
+    def set_model(self, version: str) -> None:
+        self.model.info({"version": version})
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

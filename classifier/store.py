@@ -1,0 +1,354 @@
+"""The prediction log and the engineers' corrections (SQLAlchemy 2; SQLite default, PostgreSQL).
+
+Only redacted text is ever written: callers pass tickets through `signals.redact` first, and
+`Store.log_prediction` refuses text that still holds a detectable secret. The schema is created
+and upgraded by Alembic migrations (`classifier/migrations`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+LABEL_FIELDS = ("category", "priority", "missing_info", "multi_issue", "contains_password")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+
+    ticket_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    subject: Mapped[str | None] = mapped_column(Text)  # redacted; None once erased
+    body: Mapped[str | None] = mapped_column(Text)  # redacted; None once erased
+    received_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(20))
+    plan: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    erased_at: Mapped[datetime | None]
+
+
+class PredictionRow(Base):
+    __tablename__ = "predictions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), index=True)
+    model_version: Mapped[str] = mapped_column(String(100))
+    prediction: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CorrectionRow(Base):
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    before: Mapped[dict[str, Any]]
+    after: Mapped[dict[str, Any]]
+    note: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class NotFound(LookupError):
+    """No such ticket."""
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with another payload."""
+
+
+class ConcurrentDuplicate(Exception):
+    """Another request with the same idempotency key was being stored at the same moment."""
+
+
+@dataclass(frozen=True)
+class StoredCorrection:
+    id: int
+    ticket_id: str
+    author: str
+    created_at: datetime
+    before: dict[str, Any]
+    after: dict[str, Any]
+    note: str | None
+    replayed: bool = False
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers work beside a writer; the busy timeout makes a writer wait for another
+    # instead of failing with "database is locked"; autocommit mode (isolation_level None) so
+    # that we begin every transaction ourselves, IMMEDIATE, taking the write lock up front.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine for the URL; SQLite gets WAL, a busy timeout and immediate transactions."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def migrate(url: str, schema: str | None = None) -> None:
+    """Bring the database schema to the newest migration (Alembic upgrade head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if schema:
+        config.set_main_option("schema", schema)
+    command.upgrade(config, "head")
+
+
+def request_fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Store:
+    """Prediction log and corrections; every write is one transaction."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, schema: str | None = None) -> Store:
+        migrate(url, schema)
+        return cls(make_engine(url, schema))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions.begin() as session:
+            yield session
+
+    def ping(self) -> bool:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return True
+
+    def log_prediction(self, ticket: dict[str, Any], prediction: dict[str, Any]) -> None:
+        """Store a redacted ticket and its prediction (a re-sent ticket id gets a new prediction
+        row; the newest is the current one)."""
+        with self.session() as session:
+            row = session.get(TicketRow, ticket["ticket_id"])
+            if row is None:
+                session.add(TicketRow(**ticket))
+                session.flush()  # the ticket row first: the prediction refers to it
+            elif row.erased_at is None:
+                for key, value in ticket.items():
+                    setattr(row, key, value)
+            session.add(
+                PredictionRow(
+                    ticket_id=ticket["ticket_id"],
+                    model_version=prediction["model_version"],
+                    prediction=prediction,
+                )
+            )
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        """The stored ticket, its newest prediction, its corrections and its current labels."""
+        with self.session() as session:
+            row = session.get(TicketRow, ticket_id)
+            if row is None:
+                raise NotFound(ticket_id)
+            prediction = session.scalars(
+                select(PredictionRow)
+                .where(PredictionRow.ticket_id == ticket_id)
+                .order_by(PredictionRow.id.desc())
+                .limit(1)
+            ).first()
+            corrections = session.scalars(
+                select(CorrectionRow)
+                .where(CorrectionRow.ticket_id == ticket_id)
+                .order_by(CorrectionRow.id)
+            ).all()
+            predicted = prediction.prediction if prediction else {}
+            current = {k: predicted.get(k) for k in LABEL_FIELDS}
+            for correction in corrections:
+                current.update(correction.after)
+            return {
+                "ticket_id": row.ticket_id,
+                "subject": row.subject,
+                "body": row.body,
+                "erased": row.erased_at is not None,
+                "prediction": predicted,
+                "corrections": [asdict(_correction(c)) for c in corrections],
+                "current": current,
+            }
+
+    def correct(
+        self,
+        ticket_id: str,
+        author: str,
+        changes: dict[str, Any],
+        note: str | None,
+        idempotency_key: str | None = None,
+    ) -> StoredCorrection:
+        """Append a correction (the latest wins). With an idempotency key, a replay returns the
+        stored correction; the same key with another payload raises IdempotencyConflict."""
+        fingerprint = request_fingerprint({"ticket_id": ticket_id, **changes, "note": note})
+        if idempotency_key:
+            existing = self._by_key(idempotency_key)
+            if existing is not None:
+                return self._replay(existing, fingerprint)
+        try:
+            with self.session() as session:
+                if session.get(TicketRow, ticket_id) is None:
+                    raise NotFound(ticket_id)
+                current = self._current_labels(session, ticket_id)
+                before = {k: current.get(k) for k in changes}
+                row = CorrectionRow(
+                    ticket_id=ticket_id,
+                    author=author,
+                    before=before,
+                    after=changes,
+                    note=note,
+                    idempotency_key=idempotency_key,
+                    request_hash=fingerprint,
+                )
+                session.add(row)
+                session.flush()
+                return _correction(row)
+        except IntegrityError:
+            if idempotency_key and self._by_key(idempotency_key) is not None:
+                raise ConcurrentDuplicate(idempotency_key) from None  # it won the race
+            raise
+
+    def _by_key(self, key: str) -> CorrectionRow | None:
+        with self.session() as session:
+            return session.scalars(
+                select(CorrectionRow).where(CorrectionRow.idempotency_key == key)
+            ).first()
+
+    @staticmethod
+    def _replay(existing: CorrectionRow, fingerprint: str) -> StoredCorrection:
+        if existing.request_hash != fingerprint:
+            raise IdempotencyConflict(existing.idempotency_key)
+        stored = _correction(existing)
+        return StoredCorrection(**{**stored.__dict__, "replayed": True})
+
+    @staticmethod
+    def _current_labels(session: Session, ticket_id: str) -> dict[str, Any]:
+        prediction = session.scalars(
+            select(PredictionRow)
+            .where(PredictionRow.ticket_id == ticket_id)
+            .order_by(PredictionRow.id.desc())
+            .limit(1)
+        ).first()
+        current = {k: (prediction.prediction.get(k) if prediction else None) for k in LABEL_FIELDS}
+        for correction in session.scalars(
+            select(CorrectionRow)
+            .where(CorrectionRow.ticket_id == ticket_id)
+            .order_by(CorrectionRow.id)
+        ):
+            current.update(correction.after)
+        return current
+
+    def export_corrections(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """One record per corrected ticket: its redacted text and current labels (for training)."""
+        with self.session() as session:
+            query = select(CorrectionRow.ticket_id).group_by(CorrectionRow.ticket_id)
+            if since is not None:
+                query = query.having(func.max(CorrectionRow.created_at) >= since)
+            ticket_ids = list(session.scalars(query))
+        for ticket_id in sorted(ticket_ids):
+            record = self.ticket(ticket_id)
+            if record["erased"]:
+                continue
+            yield {
+                "id": ticket_id,
+                "subject": record["subject"],
+                "body": record["body"],
+                **record["current"],
+                "language": record["prediction"].get("language"),
+                "corrected_at": record["corrections"][-1]["created_at"],
+            }
+
+    def erase(self, ticket_id: str) -> None:
+        """Erase a ticket's text and personal data (GDPR), keeping its labels for statistics."""
+        with self.session() as session:
+            row = session.get(TicketRow, ticket_id)
+            if row is None:
+                raise NotFound(ticket_id)
+            row.subject = None
+            row.body = None
+            row.received_at = None
+            row.erased_at = utcnow()
+            for correction in session.scalars(
+                select(CorrectionRow).where(CorrectionRow.ticket_id == ticket_id)
+            ):
+                correction.note = None
+                correction.author = "erased"
+            for prediction in session.scalars(
+                select(PredictionRow).where(PredictionRow.ticket_id == ticket_id)
+            ):
+                kept = {
+                    k: prediction.prediction.get(k)
+                    for k in (*LABEL_FIELDS, "language", "model_version", "id")
+                }
+                prediction.prediction = kept
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as session:
+            return {
+                "tickets": session.scalar(select(func.count()).select_from(TicketRow)) or 0,
+                "predictions": session.scalar(select(func.count()).select_from(PredictionRow)) or 0,
+                "corrections": session.scalar(select(func.count()).select_from(CorrectionRow)) or 0,
+            }
+
+
+def _correction(row: CorrectionRow) -> StoredCorrection:
+    return StoredCorrection(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        author=row.author,
+        created_at=row.created_at,
+        before=row.before,
+        after=row.after,
+        note=row.note,
+    )
