@@ -345,12 +345,17 @@ class Store:
             }
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes: every time stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _correction(row: CorrectionRow) -> StoredCorrection:
     return StoredCorrection(
         id=row.id,
         ticket_id=row.ticket_id,
         author=row.author,
-        created_at=row.created_at,
+        created_at=as_utc(row.created_at),
         before=row.before,
         after=row.after,
         note=row.note,

@@ -10,6 +10,8 @@ from tests.conftest import ROOT
 SCRIPT = """
 import sys
 import classifier.cli, classifier.model, classifier.features, classifier.settings
+from classifier.api import create_app
+app = create_app()
 from classifier.model import TicketClassifier
 from classifier.schemas import Ticket
 model = TicketClassifier.load("models")
