@@ -126,7 +126,8 @@ Url = Annotated[str, AfterValidator(_url)]
 
 
 def _require_keys(given: Iterable[str], required: Iterable[str], what: str) -> None:
-    missing = [key for key in required if key not in set(given)]
+    present = set(given)
+    missing = [key for key in required if key not in present]
     if missing:
         raise ValueError(f"missing {what}: {', '.join(missing)}")
 
@@ -148,7 +149,7 @@ class MissingInfoTemplates(BaseModel):
     @field_validator("items")
     @classmethod
     def _every_code(cls, items: dict[str, str]) -> dict[str, str]:
-        _require_keys(items, MISSING_ORDER, "missing_info code(s)")
+        _require_keys(items, MISSING_ORDER, "code(s)")
         return items
 
 
@@ -263,9 +264,8 @@ class ReplyTemplates(BaseModel):
                     )
                 needed = sorted(_REQUIRED_PLACEHOLDERS.get(key, frozenset()) - used)
                 if needed:
-                    problems.append(
-                        f"{where}: missing placeholder(s) {', '.join('{' + n + '}' for n in needed)}"
-                    )
+                    braced = ", ".join("{" + name + "}" for name in needed)
+                    problems.append(f"{where}: missing placeholder(s) {braced}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

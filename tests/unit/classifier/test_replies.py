@@ -326,7 +326,7 @@ def test_missing_code_names_language_and_code(tmp_path):
     path = write(tmp_path, data)
     with pytest.raises(
         ReplyTemplatesError,
-        match=r"languages\.nl\.missing_info\.items: missing missing_info code\(s\): ip_address",
+        match=r"languages\.nl\.missing_info\.items: missing code\(s\): ip_address",
     ) as info:
         load_reply_templates(path)
     assert str(path) in str(info.value)

@@ -103,7 +103,7 @@ def test_routes_may_be_omitted(tmp_path):
         ({"*:*": "x"}, r"use 'default' instead"),
         (
             {"infrastructure:P1": ""},
-            r"routes\.infrastructure:P1: Value error, queue name is empty|queue name is empty",
+            r"routes\.infrastructure:P1: queue name is empty",
         ),
         ({"infrastructure:P1": " infra"}, r"spaces at either end"),
     ],
