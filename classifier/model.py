@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from classifier.features import Analysis, Analyzer, subject_record
+from classifier.replies import follow_up_message
+from classifier.routing import route
 from classifier.schemas import (
     CATEGORIES,
     PRIORITIES,
@@ -27,6 +30,7 @@ from classifier.schemas import (
     SecretSpanOut,
     Ticket,
 )
+from classifier.sla import first_response_deadline
 
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
@@ -440,13 +444,15 @@ class TicketClassifier:
         }
         if urgent:
             decision["priority"] = "review"
+        contains_password = bool(secrets)
+        issues = _issues_found(category, analysis, p_cat) if multi_issue else None
         return Prediction(
             id=ticket.id or f"t-{uuid.uuid4().hex[:12]}",
             category=category,  # type: ignore[arg-type]
             priority=priority,  # type: ignore[arg-type]
             missing_info=missing,  # type: ignore[arg-type]
             multi_issue=multi_issue,
-            contains_password=bool(secrets),
+            contains_password=contains_password,
             language=analysis.language,  # type: ignore[arg-type]
             confidence=confidence,
             alternatives={
@@ -465,6 +471,20 @@ class TicketClassifier:
                 signals=_fired_signals(analysis),
             ),
             secret_spans=secrets,
+            respond_by=first_response_deadline(
+                ticket.received_at or datetime.now(UTC),
+                priority,
+                ticket.plan,  # type: ignore[arg-type]
+            ),
+            follow_up=follow_up_message(
+                analysis.language,
+                missing,
+                contains_password=contains_password,
+                category=category,
+                multi_issue=multi_issue,
+                issues=issues,
+            ),
+            route=route(category, priority),
             model_version=self.version,
         )
 
@@ -504,6 +524,20 @@ def _readable(name: str) -> str:
     if kind == "numeric":
         return term
     return term
+
+
+def _issues_found(category: str, analysis: Analysis, p_category: np.ndarray) -> list[str]:
+    """The topics of a multi-issue ticket, most likely first: the predicted category, then the
+    categories whose rules fired, else the runner-up category."""
+    found = [category]
+    for hit in analysis.hits:
+        topic = hit.label.removeprefix("category:")
+        if hit.label.startswith("category:") and topic not in found:
+            found.append(topic)
+    if len(found) == 1:
+        runner_up = CATEGORIES[int(np.argsort(-p_category)[1])]
+        found.append(runner_up)
+    return found
 
 
 def _fired_signals(analysis: Analysis) -> list[str]:

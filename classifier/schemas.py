@@ -111,4 +111,7 @@ class Prediction(BaseModel):
     truncated: bool = Field(description="the text was cut to the classification limit")
     explanation: Explanation
     secret_spans: list[SecretSpanOut]
+    respond_by: datetime = Field(description="first-response deadline per the policy (with offset)")
+    follow_up: str | None = Field(description="ready-to-send message asking for what is missing")
+    route: str = Field(description="suggested queue for the category and priority")
     model_version: str

@@ -219,6 +219,8 @@ class Store:
                 "subject": row.subject,
                 "body": row.body,
                 "erased": row.erased_at is not None,
+                "received_at": row.received_at,
+                "plan": row.plan,
                 "prediction": predicted,
                 "corrections": [asdict(_correction(c)) for c in corrections],
                 "current": current,

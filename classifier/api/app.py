@@ -23,7 +23,8 @@ from classifier.model import ModelLoadError, TicketClassifier
 from classifier.schemas import Category, MissingCode, Prediction, Priority, Ticket
 from classifier.settings import Settings, get_settings
 from classifier.signals import SecretSpan, redact
-from classifier.store import ConcurrentDuplicate, IdempotencyConflict, NotFound, Store
+from classifier.sla import first_response_deadline
+from classifier.store import ConcurrentDuplicate, IdempotencyConflict, NotFound, Store, as_utc
 from classifier.text import MAX_SUBJECT_CHARS, RAW_FACTOR
 
 log = logging.getLogger("classifier.api")
@@ -271,7 +272,8 @@ def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dic
         "ticket_id": prediction.id,
         "subject": redact(ticket.subject[:MAX_SUBJECT_CHARS], spans["subject"]),
         "body": redact(ticket.body[: RAW_FACTOR * max_chars], spans["body"]),
-        "received_at": ticket.received_at,
+        # stored in UTC: SQLite keeps no offset
+        "received_at": ticket.received_at.astimezone(UTC) if ticket.received_at else None,
         "channel": ticket.channel,
         "plan": ticket.plan,
     }
@@ -279,6 +281,8 @@ def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dic
 
 def predict_and_log(state: State, tickets: list[Ticket]) -> list[Prediction]:
     model = state.model
+    now = datetime.now(UTC)  # a ticket without received_at was received now, by this service
+    tickets = [t if t.received_at else t.model_copy(update={"received_at": now}) for t in tickets]
     predictions = model.predict(tickets)
     for ticket, prediction in zip(tickets, predictions, strict=True):
         state.metrics.count_prediction(prediction)
@@ -377,9 +381,18 @@ def get_prediction(
 ) -> StoredTicket:
     """The stored prediction of a ticket, its corrections and its current labels."""
     try:
-        return StoredTicket.model_validate(state.store.ticket(ticket_id))
+        stored = state.store.ticket(ticket_id)
     except NotFound:
         raise ApiError(404, "not_found", f"no ticket {ticket_id!r}", "ticket_id") from None
+    current = stored["current"]
+    if stored["received_at"] is not None and current.get("priority"):
+        # the deadline follows the current (possibly corrected) priority
+        current["respond_by"] = first_response_deadline(
+            as_utc(stored["received_at"]), current["priority"], stored["plan"]
+        ).isoformat()
+    return StoredTicket.model_validate(
+        {k: v for k, v in stored.items() if k not in ("received_at", "plan")}
+    )
 
 
 @router.post(

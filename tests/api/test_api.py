@@ -159,6 +159,27 @@ def test_corrections_history_latest_wins_and_idempotency(api):
     assert nothing.status_code == 422
 
 
+def test_the_deadline_follows_a_corrected_priority(api):
+    ticket = {
+        "id": new_id(),
+        **VPS_DOWN,
+        "plan": "standard",
+        "received_at": "2026-03-13T16:30:00+01:00",
+    }
+    predicted = api.post("/v1/predict", "intake", ticket).json()
+    assert predicted["route"].startswith("infra")
+    api.post("/v1/corrections", "engineer", {"ticket_id": ticket["id"], "priority": "P1"})
+    assert (
+        api.get(f"/v1/predictions/{ticket['id']}", "engineer").json()["current"]["respond_by"]
+        == "2026-03-16T10:30:00+01:00"
+    )
+    api.post("/v1/corrections", "engineer", {"ticket_id": ticket["id"], "priority": "P4"})
+    assert (
+        api.get(f"/v1/predictions/{ticket['id']}", "engineer").json()["current"]["respond_by"]
+        == "2026-03-17T16:30:00+01:00"
+    )
+
+
 def test_correction_export_is_redacted_json_lines(api):
     body = "FTP lukt niet meer op fietsen-goris.be, wachtwoord: Ketting#2026 user goris"
     ticket_id = api.post(

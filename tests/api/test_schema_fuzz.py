@@ -19,8 +19,9 @@ def test_fuzzer_finds_no_undocumented_status(api):
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def fuzz(case):
             # a ticket with neither subject nor body is schema-valid but refused (422, named
             # field): a rule JSON Schema cannot state, so that one check is left out

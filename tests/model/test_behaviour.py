@@ -225,3 +225,19 @@ def test_batch_and_single_predictions_agree(model):
     single = [model.predict([t])[0] for t in tickets]
     assert [p.model_dump() for p in batch] == [p.model_dump() for p in single]
     assert [p.id for p in batch] == [t.id for t in tickets]
+
+
+def test_intake_fields_come_with_every_prediction(predict_one):
+    p = predict_one(
+        "help",
+        "Bonjour, mon mot de passe est Crepe#2026 et le site ne marche plus depuis ce matin.",
+        received_at="2026-03-13T16:30:00+01:00",
+        plan="standard",
+    )
+    assert p.language == "fr" and p.contains_password
+    assert p.follow_up and "https://safe.webcanyon.eu/" in p.follow_up
+    assert "Crepe#2026" not in p.follow_up
+    assert p.respond_by.utcoffset() is not None and p.respond_by > p.respond_by.replace(day=13)
+    assert p.route
+    device = predict_one("Outlook", "Kunnen jullie Outlook op mijn nieuwe laptop installeren?")
+    assert "leverancier" in device.follow_up and device.route == "service-desk-device"
