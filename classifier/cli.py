@@ -62,15 +62,13 @@ def _open_out(path: str) -> Iterator[IO[str]]:
 
 
 def _load_model():
-    from classifier.model import ModelLoadError, TicketClassifier
+    from classifier.model import ModelLoadError
     from classifier.settings import get_settings
 
     settings = get_settings()
     try:
-        return TicketClassifier.load(
-            settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
-        )
-    except ModelLoadError as exc:
+        return settings.load_model()
+    except (ModelLoadError, ValueError) as exc:
         _echo_err(f"error: {exc}")
         raise typer.Exit(2) from None
 

@@ -19,8 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from classifier.features import Analysis, Analyzer, subject_record
-from classifier.replies import follow_up_message
-from classifier.routing import route
+from classifier.intake import Intake
 from classifier.schemas import (
     CATEGORIES,
     PRIORITIES,
@@ -30,7 +29,6 @@ from classifier.schemas import (
     SecretSpanOut,
     Ticket,
 )
-from classifier.sla import first_response_deadline
 
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
@@ -254,9 +252,10 @@ class FastUnion:
 class TicketClassifier:
     """The fitted model plus rules and the guide's logic, behind one `predict`."""
 
-    def __init__(self, fitted: FittedModel, metadata: dict[str, Any]):
+    def __init__(self, fitted: FittedModel, metadata: dict[str, Any], intake: Intake | None = None):
         self.fitted = fitted
         self.metadata = metadata
+        self.intake = intake or Intake()
         self.analyzer = Analyzer(fitted.lemma_tables, max_chars=fitted.max_chars)
         self.urgent_threshold = fitted.thresholds.urgent
         self.heads = {name: LinearHead.from_pipeline(h) for name, h in fitted.heads.items()}
@@ -275,6 +274,7 @@ class TicketClassifier:
         model_dir: Path | str,
         urgent_threshold: float | None = None,
         max_chars: int | None = None,
+        intake: Intake | None = None,
     ) -> TicketClassifier:
         """Load `model.joblib` after checking its sha256 and library versions against metadata."""
         import joblib
@@ -307,7 +307,7 @@ class TicketClassifier:
             raise ModelLoadError(f"{artifact} could not be loaded: {exc}") from exc
         if not isinstance(fitted, FittedModel):
             raise ModelLoadError(f"{artifact} holds a {type(fitted).__name__}, not a FittedModel")
-        model = cls(fitted, metadata)
+        model = cls(fitted, metadata, intake)
         if urgent_threshold is not None:
             model.urgent_threshold = urgent_threshold
         if max_chars is not None:
@@ -471,12 +471,10 @@ class TicketClassifier:
                 signals=_fired_signals(analysis),
             ),
             secret_spans=secrets,
-            respond_by=first_response_deadline(
-                ticket.received_at or datetime.now(UTC),
-                priority,
-                ticket.plan,  # type: ignore[arg-type]
+            respond_by=self.intake.respond_by(
+                ticket.received_at or datetime.now(UTC), priority, ticket.plan
             ),
-            follow_up=follow_up_message(
+            follow_up=self.intake.follow_up(
                 analysis.language,
                 missing,
                 contains_password=contains_password,
@@ -484,7 +482,7 @@ class TicketClassifier:
                 multi_issue=multi_issue,
                 issues=issues,
             ),
-            route=route(category, priority),
+            route=self.intake.route(category, priority),
             model_version=self.version,
         )
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from classifier.sla import SlaPolicy
+
+if TYPE_CHECKING:
+    from classifier.model import TicketClassifier
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL_DIR = PACKAGE_ROOT.parent / "models"
@@ -41,6 +47,24 @@ class Settings(BaseSettings):
     max_ticket_bytes: int = Field(default=256 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_batch_tickets: int = Field(default=1000, ge=1)
+    sla_policy: SlaPolicy = Field(
+        default_factory=SlaPolicy,
+        description='first-response policy, as JSON: {"closing_days": ["2026-12-31"], ...}',
+    )
+    routing_file: Path | None = Field(default=None, description="queue map (default: shipped)")
+    replies_file: Path | None = Field(default=None, description="follow-up templates")
+
+    def load_model(self) -> TicketClassifier:
+        """The model from model_dir with this configuration (thresholds, limits, intake)."""
+        from classifier.intake import Intake
+        from classifier.model import TicketClassifier
+
+        return TicketClassifier.load(
+            self.model_dir,
+            self.urgent_threshold,
+            self.max_classify_chars,
+            Intake.from_settings(self),
+        )
 
     @property
     def store_url(self) -> str:

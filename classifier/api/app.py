@@ -508,9 +508,7 @@ def reload_model(state: AppState, _: Annotated[Role, Depends(require("admin"))])
     settings = state.settings
     with state.reload_lock:
         try:
-            model = TicketClassifier.load(
-                settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
-            )
+            model = settings.load_model()
         except ModelLoadError as exc:
             raise ApiError(409, "model_refused", str(exc)) from None
         state.model = model  # one reference swap: requests in flight keep the old model
@@ -557,9 +555,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keys = load_keys(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        model = TicketClassifier.load(
-            settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
-        )
+        model = settings.load_model()
         store = Store.open(settings.store_url, settings.database_schema)
         state = State(settings, model, store, keys)
         state.metrics.set_model(model.version)

@@ -1,0 +1,59 @@
+"""What an intake pipeline gets beside the labels: deadline, follow-up message, queue.
+
+The three are configured apart from the model (the SLA policy, the reply templates and the
+routing map are data, editable without code or retraining) and applied to every prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from classifier.replies import ReplyTemplates, follow_up_message, load_reply_templates
+from classifier.routing import Routing, load_routing, route
+from classifier.sla import SlaPolicy, first_response_deadline
+
+if TYPE_CHECKING:
+    from classifier.settings import Settings
+
+
+@dataclass(frozen=True)
+class Intake:
+    sla_policy: SlaPolicy = field(default_factory=SlaPolicy)
+    routing: Routing = field(default_factory=load_routing)
+    templates: ReplyTemplates = field(default_factory=load_reply_templates)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Intake:
+        return cls(
+            sla_policy=settings.sla_policy,
+            routing=load_routing(settings.routing_file),
+            templates=load_reply_templates(settings.replies_file),
+        )
+
+    def respond_by(self, received_at: datetime, priority: str, plan: str | None) -> datetime:
+        return first_response_deadline(received_at, priority, plan, self.sla_policy)  # type: ignore[arg-type]
+
+    def follow_up(
+        self,
+        language: str,
+        missing_info: list[str],
+        *,
+        contains_password: bool,
+        category: str,
+        multi_issue: bool,
+        issues: list[str] | None,
+    ) -> str | None:
+        return follow_up_message(
+            language,
+            missing_info,
+            contains_password=contains_password,
+            category=category,
+            multi_issue=multi_issue,
+            issues=issues,
+            templates=self.templates,
+        )
+
+    def route(self, category: str, priority: str) -> str:
+        return route(category, priority, self.routing)
