@@ -284,16 +284,17 @@ def predict_and_log(state: State, tickets: list[Ticket]) -> list[Prediction]:
     now = datetime.now(UTC)  # a ticket without received_at was received now, by this service
     tickets = [t if t.received_at else t.model_copy(update={"received_at": now}) for t in tickets]
     predictions = model.predict(tickets)
-    for ticket, prediction in zip(tickets, predictions, strict=True):
+    for prediction in predictions:
         state.metrics.count_prediction(prediction)
-        try:
-            state.store.log_prediction(
-                stored_ticket(ticket, prediction, model.analyzer.max_chars),
-                prediction.model_dump(mode="json"),
-            )
-        except Exception as exc:  # the prediction is still returned; the failure is counted
-            state.metrics.store_failures.inc()
-            log.error("prediction log write failed: %s", type(exc).__name__)
+    rows = [
+        (stored_ticket(t, p, model.analyzer.max_chars), p.model_dump(mode="json"))
+        for t, p in zip(tickets, predictions, strict=True)
+    ]
+    try:
+        state.store.log_predictions(rows)
+    except Exception as exc:  # the predictions are still returned; the failure is counted
+        state.metrics.store_failures.inc(len(rows))
+        log.error("prediction log write failed: %s", type(exc).__name__)
     return predictions
 
 

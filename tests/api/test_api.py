@@ -264,7 +264,7 @@ def test_a_failing_store_never_loses_the_prediction(api, monkeypatch):
         raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("disk full"))
 
     before = api.client.get("/metrics").text.count("classifier_store_write_failures_total 1.0")
-    monkeypatch.setattr(state.store, "log_prediction", broken)
+    monkeypatch.setattr(state.store, "log_predictions", broken)
     response = api.post("/v1/predict", "intake", VPS_DOWN)
     assert response.status_code == 200 and response.json()["category"]
     assert "classifier_store_write_failures_total 1.0" in api.client.get("/metrics").text or before
