@@ -184,12 +184,11 @@ def _tfidf(counts: Any, step: Any) -> Any:
         np.log(x.data, out=x.data)
         x.data += 1.0
     x.data *= step.idf_[x.indices]
-    norms = np.sqrt(np.add.reduceat(x.data**2, x.indptr[:-1])) if x.nnz else np.zeros(0)
     lengths = np.diff(x.indptr)
-    row_norms = np.zeros(x.shape[0])
-    row_norms[lengths > 0] = norms[lengths > 0] if x.nnz else 0.0
-    row_norms[row_norms == 0] = 1.0
-    x.data /= np.repeat(row_norms, lengths)
+    rows = np.repeat(np.arange(x.shape[0]), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=x.data**2, minlength=x.shape[0]))
+    norms[norms == 0] = 1.0
+    x.data /= np.repeat(norms, lengths)
     return x
 
 
