@@ -69,23 +69,22 @@ A service running in production must be restarted to pick up edits to the file.
 
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from classifier.datafiles import read_json_model
 from classifier.schemas import CATEGORIES, LANGUAGES, Category, Language, MissingCode
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -277,42 +276,8 @@ class ReplyTemplates(BaseModel):
         return {**self.links, **self.for_language(language).links}
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return "; ".join(problems)
-
-
 def _read(path: Path) -> ReplyTemplates:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReplyTemplatesError(f"reply templates {path}: cannot read: {exc.strerror}") from exc
-    try:
-        data = json.loads(raw, object_pairs_hook=_reject_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise ReplyTemplatesError(
-            f"reply templates {path}: invalid JSON: {exc.msg} (line {exc.lineno}, "
-            f"column {exc.colno})"
-        ) from exc
-    except ValueError as exc:  # a duplicate key
-        raise ReplyTemplatesError(f"reply templates {path}: {exc}") from exc
-    try:
-        return ReplyTemplates.model_validate(data)
-    except ValidationError as exc:
-        raise ReplyTemplatesError(f"reply templates {path}: {_describe(exc)}") from exc
+    return read_json_model(path, ReplyTemplates, "reply templates", ReplyTemplatesError)
 
 
 @lru_cache(maxsize=16)

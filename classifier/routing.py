@@ -35,13 +35,13 @@ mapping is loaded on first use and then cached per path (nothing is read at impo
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
+from classifier.datafiles import read_json_model
 from classifier.schemas import CATEGORIES, PRIORITIES
 
 DEFAULT_ROUTING_PATH = Path(__file__).resolve().parent / "templates" / "routing.json"
@@ -115,41 +115,8 @@ class Routing(BaseModel):
         return self.default, DEFAULT_KEY
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return "; ".join(problems)
-
-
 def _read(path: Path) -> Routing:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RoutingError(f"routing file {path}: cannot read: {exc.strerror}") from exc
-    try:
-        data = json.loads(raw, object_pairs_hook=_reject_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise RoutingError(
-            f"routing file {path}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from exc
-    except ValueError as exc:  # a duplicate key
-        raise RoutingError(f"routing file {path}: {exc}") from exc
-    try:
-        return Routing.model_validate(data)
-    except ValidationError as exc:
-        raise RoutingError(f"routing file {path}: {_describe(exc)}") from exc
+    return read_json_model(path, Routing, "routing file", RoutingError)
 
 
 @lru_cache(maxsize=16)

@@ -7,7 +7,6 @@ tickets, so "servers lagen plat" matches the phrase "server ligt plat".
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from classifier.datafiles import read_json_model
 from classifier.schemas import CATEGORIES, PRIORITIES
 
 if TYPE_CHECKING:
@@ -55,10 +55,7 @@ class RuleFile(BaseModel):
 
 
 def load_rule_file(path: Path) -> RuleFile:
-    try:
-        return RuleFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise ValueError(f"rule file {path}: {exc}") from exc
+    return read_json_model(path, RuleFile, "rule file", ValueError)
 
 
 @dataclass(frozen=True)
