@@ -63,7 +63,7 @@ def test_rules_match_on_lemmas(tmp_path):
 def test_a_bad_rule_file_names_the_file_and_the_place(tmp_path, content, fragment):
     path = tmp_path / "nl.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match="rule file .*nl.json") as caught:
+    with pytest.raises(ValueError, match=r"rule file .*nl\.json") as caught:
         load_rule_file(path)
     assert fragment in str(caught.value)
 
