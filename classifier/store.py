@@ -215,18 +215,7 @@ class Store:
             row = session.get(TicketRow, ticket_id)
             if row is None:
                 raise NotFound(ticket_id)
-            prediction = session.scalars(
-                select(PredictionRow)
-                .where(PredictionRow.ticket_id == ticket_id)
-                .order_by(PredictionRow.id.desc())
-                .limit(1)
-            ).first()
-            corrections = session.scalars(
-                select(CorrectionRow)
-                .where(CorrectionRow.ticket_id == ticket_id)
-                .order_by(CorrectionRow.id)
-            ).all()
-            predicted = prediction.prediction if prediction else {}
+            predicted, corrections = self._history(session, ticket_id)
             current = {k: predicted.get(k) for k in LABEL_FIELDS}
             for correction in corrections:
                 current.update(correction.after)
@@ -294,19 +283,26 @@ class Store:
         return StoredCorrection(**{**stored.__dict__, "replayed": True})
 
     @staticmethod
-    def _current_labels(session: Session, ticket_id: str) -> dict[str, Any]:
+    def _history(session: Session, ticket_id: str) -> tuple[dict[str, Any], list[CorrectionRow]]:
+        """A ticket's newest prediction and its corrections, oldest first."""
         prediction = session.scalars(
             select(PredictionRow)
             .where(PredictionRow.ticket_id == ticket_id)
             .order_by(PredictionRow.id.desc())
             .limit(1)
         ).first()
-        current = {k: (prediction.prediction.get(k) if prediction else None) for k in LABEL_FIELDS}
-        for correction in session.scalars(
+        corrections = session.scalars(
             select(CorrectionRow)
             .where(CorrectionRow.ticket_id == ticket_id)
             .order_by(CorrectionRow.id)
-        ):
+        ).all()
+        return (prediction.prediction if prediction else {}), list(corrections)
+
+    @classmethod
+    def _current_labels(cls, session: Session, ticket_id: str) -> dict[str, Any]:
+        predicted, corrections = cls._history(session, ticket_id)
+        current = {k: predicted.get(k) for k in LABEL_FIELDS}
+        for correction in corrections:
             current.update(correction.after)
         return current
 
