@@ -339,7 +339,9 @@ class TicketClassifier:
         analyses = self.analyzer.analyze(tickets)
         raw = self.probabilities(analyses)
         return [
-            self._prediction(ticket, analysis, {k: v[i] for k, v in raw.items()}, raw["_x"], i)
+            self._prediction(
+                ticket, analysis, {k: v[i] for k, v in raw.items() if k != "_x"}, raw["_x"], i
+            )
             for i, (ticket, analysis) in enumerate(zip(tickets, analyses, strict=True))
         ]
 
