@@ -266,22 +266,28 @@ def subject_is_generic(subject: str) -> bool:
 # A word that announces a secret; the secret is the first password-like token after it, in the
 # same sentence ("le mot de passe root est : X", "the transfer code, it is: X", "login jan / X").
 _SECRET_WORD = Caseless(
-    r"(?:passwor[dt]s?|passwd|passcode|passphrase|\bpwd\b|\bpw\b|\bpass\b|wachtwoord\w*|"
-    r"paswoord\w*|passwoord\w*|\bww\b|"
-    r"mot(?:s)? de passe|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|\bsecret\b|\btoken\b|"
-    r"api[ _-]?key|\bkey\b|cl[ée] (?:api|secr[eè]te)|sleutel|auth[ -]?(?:code|info)|"
+    r"(?:passwor[dt]s?|passwrod|passwd|passcode|passphrase|\bpwd\b|\bpw\b|\bpass\b|\bpasw\b|"
+    r"wachtwoo?r?d\w*|paswoor?[dt]\w*|passwoord\w*|\bww\b|"
+    r"mots? de pass?e?|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|\bsecret\b|\btoken\b|\bjeton\b|"
+    r"api[ _-]?key|(?:secret|access|private|license|licence|product|wpa|wifi|wi-fi|network)"
+    r"[ _-]?key\b|(?<!hardware )(?<!usb )(?<!security )\bkey\s*[:=]|"
+    r"cl[ée] (?:api|secr[eè]te|wpa|wifi)|sleutel|"
+    r"auth[ -]?(?:code|info)|code auth|authenticatiecode|authentication code|"
+    r"code d'authentification|backup ?codes?|herstelcodes?|recovery codes?|codes? de secours|"
+    r"codes? de récupération|beveiligingscode|veiligheidscode|security code|"
+    r"code de sécurité|2fa|"
     r"\bepp\b|transfer ?code|verhuis(?:code|token)|overdrachtscode|autorisatiecode|"
     r"code de transfert|code d'autorisation|authori[sz]ation code|\blogin\b|identifiants?|"
     r"inloggegevens|credentials|gebruikersnaam|username|utilisateur|\bbearer\b|"
     r"ontgrendel\w*|unlock code|code de déverrouillage|code secret|toegangscode|inlogcode|"
-    r"code d'accès|access code|inloggen|log ?in met|log in with|se connecter avec|"
-    r"aanmelden met|sign in with)",
+    r"code d'accès|access code|inloggen|\blog(?:ged|ging)? ?in\b|\binlog\w*|"
+    r"\b(?:me |se )?connect(?:e|er|é)\b|aanmeld\w*|sign(?:ed|ing)? ?in\b)",
 )
 MAX_ANNOUNCEMENTS = 200
 _WINDOW = 90  # characters after the announcing word that may hold the secret
 _WINDOW_END = re.compile(r"\n\s*\n")  # a secret may follow in the next sentence, not paragraph
 _CANDIDATE = re.compile(r"[^\s\"'«»“”‘’`()\[\]<>,;=:][^\s\"'«»“”‘’`()\[\]<>,;]{3,79}")
-_PIN_WORD = re.compile(r"pin|code|ontgrendel|unlock|déverrouill", re.IGNORECASE)
+_PIN_WORD = re.compile(r"pin|code|ontgrendel|unlock|déverrouill|2fa", re.IGNORECASE)
 _PASSWORD_WORD = re.compile(r"pass|wacht|paswoord|mdp|mot de passe|\bww\b|\bpw", re.IGNORECASE)
 _PUBLIC = re.compile(r"publi(?:c|eke?|que)\W*$", re.IGNORECASE)
 # "user / secret" or "user@domain: secret" written as a pair, the secret with a digit and a symbol
@@ -290,16 +296,17 @@ _CREDENTIAL_PAIR = re.compile(
     r"(?P<secret>(?=[^\s]{0,79}\d)(?=[^\s]{0,79}[!#$%&*+?@^~|])[^\s\"'<>,;\\]{6,80})(?=\s|$)"
 )
 _CONNECTION_STRING = re.compile(
-    r"\b[a-z][a-z0-9+.-]{1,15}://[^\s:/@]{1,64}:(?P<secret>[^\s@/]{1,128})@", re.IGNORECASE
+    r"\b[a-z][a-z0-9+.-]{1,15}://[^\s:/@]{0,64}:(?P<secret>[^\s@/]{1,128})@", re.IGNORECASE
 )
 _ENV_SECRET = re.compile(
     r"\b[A-Z0-9_]{0,40}(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_KEY|APIKEY|AUTH_KEY|_PASS|_KEY|SALT)"
-    r"[A-Z0-9_]{0,20}\s*[=:]\s*[\"']?(?P<secret>[^\s\"']{3,200})"
+    r"[A-Z0-9_]{0,20}[ \t]*[=:][ \t]*[\"']?(?P<secret>[^\s\"']{3,200})"
 )
 _CODE_SECRET = re.compile(
     r"(?:define\s*\(\s*['\"][A-Z_]{0,20}(?:PASSWORD|KEY|SALT|SECRET)[A-Z_]{0,20}['\"]\s*,\s*|"
-    r"['\"](?:database_|db_|smtp_|mail_|client_|app_)?(?:password|passwd|pass|pwd|secret|"
-    r"api[_-]?key|token|auth[_-]?token|access[_-]?token)['\"]\s*(?:=>|:|=)\s*)"
+    r"['\"][a-z]{0,12}_?(?:password|passwd|pass|pwd|secret|"
+    r"api[_-]?key|token|auth[_-]?token|access[_-]?token)['\"]\s*(?:=>|:|=)\s*|"
+    r"\$\w{0,20}(?:pass|pwd|password|secret|token)\w{0,10}\s*=\s*)"
     r"['\"](?P<secret>[^'\"\n]{3,200})['\"]",
     re.IGNORECASE,
 )
@@ -308,8 +315,15 @@ _TOKEN = re.compile(
     r"rk_live_[A-Za-z0-9]{10,99}|xox[abpr]-[A-Za-z0-9-]{10,99}|AKIA[0-9A-Z]{16}|"
     r"sk-[A-Za-z0-9_-]{20,120}|glpat-[A-Za-z0-9_-]{20,60}|"
     r"(?<=Basic )[A-Za-z0-9+/]{12,200}={0,2}|\$(?:apr1|2[aby]|1|5|6)\$[./A-Za-z0-9$]{8,120}|"
-    r"(?:[a-z]{2,8}_)?(?:live|test|prod)_[A-Za-z0-9]{12,60}|"
+    r"(?:[a-z]{2,8}_)?(?:live|test|prod|tok|token|key|secret)_[A-Za-z0-9]{12,60}|"
     r"eyJ[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{8,400}))"
+)
+_MYSQL_FLAG = re.compile(r"\bmysql(?:dump|admin)?\b[^\n]{0,120}?\s-p(?P<secret>[^\s'\"]{3,80})")
+# a password-like token announced after it: "Kermis*Stoet8 is het wachtwoord van de ftp"
+_SECRET_BEFORE_WORD = Caseless(
+    r"(?<![^\s\"'«“‘(])(?P<secret>[^\s\"'«»“”‘’`()]{4,80}+)[\"'»”’]?\s+(?:is|was|est|c'est|=)\s+"
+    r"(?:het|de|le|the|mijn|my|mon|ons|onze|notre|our)?\s*"
+    r"(?:nieuwe |new |nouveau |oude |old |ancien )?(?:password|wachtwoord|paswoord|mot de passe)"
 )
 _PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
 _PRIVATE_KEY_END = re.compile(r"-----END [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
@@ -324,10 +338,19 @@ _NOT_A_SECRET = frozenset(
     sterk strong fort zwak weak faible ingesteld set défini aangemaakt created créé
     hetzelfde same même manager managers vault kluis reset-link resetlink link lien
     ontvangen received reçu gekregen sturen send envoyer via per par door by with met avec
-    field veld champ vak box policy beleid politique""".split()
+    field veld champ vak box policy beleid politique too te al goed good bon bonne leeg empty
+    vide blocked geblokkeerd bloqué locked vergrendeld short kort court long lang simple simpel
+    eenvoudig moeilijk difficult complex complexe unknown onbekend inconnu missing ontbreekt
+    manquant bad slecht mauvais sent verstuurd envoyé updated bijgewerkt mis filled ingevuld
+    rempli valid geldig valide accepted aanvaard accepté refused geweigerd refusé rejected
+    afgewezen rejeté different anders autre other andere hidden verborgen caché masked
+    gemaskeerd masqué encrypted versleuteld chiffré safe veilig sûr sécurisé secure generated
+    gegenereerd généré automatic automatisch automatique random willekeurig aléatoire""".split()
 )
 _NOT_SECRET_SHAPE = re.compile(
-    r"https?://\S+|www\.\S+|[\w.+-]+@[\w.-]+|\d{1,3}(?:\.\d{1,3}){3}|0x[0-9a-f]+|"
+    r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.-]+|\d{1,3}(?:\.\d{1,3}){3}|0x[0-9a-f]+|"
+    r"1password|lastpass|bitwarden|keepass\w*|dashlane|\*+|x{4,}|•+|2fa\S*|"
+    r"[a-z0-9._+-]+@[a-z0-9-]+(?:\.[a-z0-9.-]*)?|"
     r"[\w-]+\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip|exe|dmg)|"
     r"ssh-(?:rsa|ed25519|dss|ecdsa)\S*|v?\d+(?:\.\d+)+\w*|\d+(?:[/:-]\d+)+|[1-5]\d\d-\w+|v=\w+.*|\S*::\S*|\d+(?:st|nd|rd|th|e|de|ste|ème)|"
     r"(?:php|mysql|http|https|ipv[46]|utf|win|windows|mac|macos|ios|android|office|ubuntu|debian|"
@@ -355,6 +378,8 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
     lower = bare.lower()
     if len(bare) < 4 or lower in _NOT_A_SECRET or lower in _STOP_VALUE:
         return False
+    if allow_digits and _DIGIT_GROUPS.fullmatch(bare):
+        return True  # a PIN or backup code: 4471, 8471-2293
     if _NOT_SECRET_SHAPE.fullmatch(bare) or _DOMAIN.fullmatch(bare):
         return False
     if bare.isdigit():
@@ -368,6 +393,23 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
 
 
 _QUOTES = "\"'«»“”‘’`"
+_HASH_WORD = re.compile(r"\b(?:md5|sha-?(?:1|256|512)?|hash|checksum|fingerprint)\b", re.I)
+_HEX_HASH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}")
+_DIGIT_GROUPS = re.compile(r"\d{4,8}|\d{3,6}(?:-\d{3,6}){1,3}")
+# right after a password word: a quoted passphrase ('mijn hond heet Bruno') ...
+_QUOTED_PHRASE = re.compile(
+    r"^[^\n]{0,30}?(?:^|(?<=[\s:=(]))[\"'«“‘]\s?(?P<v>[^\W_][^\"'»”’\n]{2,59}?)\s?[\"'»”’]"
+)
+# ... or one plain word after a link ("het wachtwoordje is appelsien", "Mot de passe :\nlapin")
+_LINKED_WORD = re.compile(
+    r"^[ \t]{0,3}(?:\([^)\n]{0,40}\)[ \t]{0,3})?(?::\s{0,3}|=[ \t]{0,3}|(?:is|est|c'est)[ \t]+)"
+    r"(?:(?:just|gewoon|simpelweg|simplement|maintenant|nu|now)[ \t]+)?"
+    r"(?P<v>[^\W\d_][\w-]{4,39})(?=[\s.,;!?)]|$)"
+)
+_ERRORISH = re.compile(
+    r"invalid|incorrect|wrong|fout|ongeldig|erreur|error|failed|mislukt|échoué|denied|geweigerd",
+    re.IGNORECASE,
+)
 
 
 def _quoted_word(window: str, candidate: re.Match[str]) -> bool:
@@ -383,13 +425,14 @@ def _quoted_word(window: str, candidate: re.Match[str]) -> bool:
         and len(word) >= 5
         and word not in _NOT_A_SECRET
         and word not in _STOP_VALUE
+        and not re.fullmatch(r"[A-Z][A-Z0-9_]+", candidate.group(0))  # a constant, e.g. DB_PASS
     )
 
 
-def _announced_secret(text: str, word: re.Match[str]) -> SecretSpan | None:
-    """The first password-like token in the window after a word that announces a secret."""
+def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
+    """The password-like tokens (at most 3) in the window after a word that announces a secret."""
     if _PUBLIC.search(text[max(0, word.start() - 12) : word.start()]):
-        return None  # a public key is no secret
+        return []  # a public key is no secret
     window = text[word.end() : word.end() + _WINDOW]
     stop = _WINDOW_END.search(window)
     if stop and window[: stop.start()].strip(" \t:=-") != "":
@@ -397,13 +440,33 @@ def _announced_secret(text: str, word: re.Match[str]) -> SecretSpan | None:
     # else: "wachtwoord:" closes its paragraph, the secret opens the next one
     pin_like = bool(_PIN_WORD.search(word.group(0)))
     password_word = bool(_PASSWORD_WORD.search(word.group(0)))
+    found: list[SecretSpan] = []
+    if password_word:
+        phrase = _QUOTED_PHRASE.match(window)
+        constant = phrase and re.fullmatch(r"[A-Z][A-Z0-9_]+", phrase.group("v"))
+        if phrase and not constant and not _ERRORISH.search(phrase.group("v")):
+            value = phrase.group("v")
+            if value.lower() not in _NOT_A_SECRET and value.lower() not in _STOP_VALUE:
+                start = word.end() + phrase.start("v")
+                found.append(SecretSpan(start, start + len(value), "password"))
+        linked = _LINKED_WORD.match(window)
+        if linked and not found:
+            value = linked.group("v")
+            if value.lower() not in _NOT_A_SECRET and value.lower() not in _STOP_VALUE:
+                start = word.end() + linked.start("v")
+                found.append(SecretSpan(start, start + len(value), "password"))
+    hash_context = bool(_HASH_WORD.search(text[max(0, word.start() - 40) : word.end() + _WINDOW]))
     for candidate in _CANDIDATE.finditer(window):
         value = candidate.group(0).rstrip(".,:;)")
+        if hash_context and _HEX_HASH.fullmatch(value):
+            continue  # an md5/sha checksum of a file, not a key
         quoted_password = password_word and _quoted_word(window, candidate)
         if _looks_like_secret(value, allow_digits=pin_like) or quoted_password:
             start = word.end() + candidate.start()
-            return SecretSpan(start, start + len(value), "password")
-    return None
+            found.append(SecretSpan(start, start + len(value), "password"))
+            if len(found) >= 3:  # an old and a new password, a few backup codes
+                break
+    return found
 
 
 def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
@@ -420,6 +483,8 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
             value = match.group("secret")
             if kind in ("env", "code") and value.lower() in {"null", "none", "''", "changeme"}:
                 continue
+            if not value.strip("*xX•"):
+                continue  # masked by the customer: mysql://user:********@host
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
     for match in _CREDENTIAL_PAIR.finditer(text):
         value = match.group("secret").rstrip(".,;:)")
@@ -429,9 +494,13 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
     for count, match in enumerate(_SECRET_WORD.finditer(text, lower)):
         if count >= MAX_ANNOUNCEMENTS:
             break  # a flood of "password" words: the first ones decide, the time stays bounded
-        span = _announced_secret(text, match)
-        if span is not None:
-            spans.append(span)
+        spans.extend(_announced_secrets(text, match))
+    for match in _SECRET_BEFORE_WORD.finditer(text, lower):
+        value = text[match.start("secret") : match.end("secret")]
+        if _looks_like_secret(value):
+            spans.append(SecretSpan(match.start("secret"), match.end("secret"), "password"))
+    for match in _MYSQL_FLAG.finditer(text):
+        spans.append(SecretSpan(match.start("secret"), match.end("secret"), "password"))
     for begin in _PRIVATE_KEY_BEGIN.finditer(text):
         end = _PRIVATE_KEY_END.search(text, begin.end())
         stop = end.end() if end else min(len(text), begin.end() + 4000)
