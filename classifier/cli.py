@@ -143,16 +143,64 @@ def _progress(enabled: bool, total: int | None) -> Iterator[Any]:
 def train(
     data: Annotated[Path | None, typer.Option(help="labeled corpus (JSON Lines)")] = None,
     config: Annotated[Path | None, typer.Option(help="training config (JSON)")] = None,
-    out: Annotated[Path | None, typer.Option(help="model folder to write")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="model folder the champion is written to")
+    ] = None,
+    corrections: Annotated[
+        Path | None, typer.Option(help="corrections export (JSON Lines) to merge")
+    ] = None,
+    corrections_from_store: Annotated[
+        bool, typer.Option(help="merge the corrections of the configured database")
+    ] = False,
+    mlflow: Annotated[
+        bool, typer.Option(help="track the run and register the model in MLflow")
+    ] = True,
+    ablation: Annotated[bool, typer.Option(help="also fit the model-only variant")] = True,
 ) -> None:
-    """Fit the model on the train split and write it to the model folder."""
+    """Fit, evaluate, log to MLflow, register, and promote through the gate."""
     from training.pipeline import run_training
 
     try:
-        run_training(data=data, config_path=config, out=out)
-    except ValueError as exc:  # DatasetError and config errors name the line and field
+        run_training(
+            data=data,
+            config_path=config,
+            out=out,
+            corrections=corrections,
+            corrections_from_store=corrections_from_store,
+            track=mlflow,
+            ablation=ablation,
+        )
+    except (ValueError, OSError) as exc:  # data and config errors name the line and field
         _echo_err(f"error: {exc}")
         raise typer.Exit(2) from None
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Option(help="registered model version")],
+    reason: Annotated[str, typer.Option(help="why the gate is overridden (recorded)")],
+) -> None:
+    """Make a registered version the champion despite the gate (recorded as a tag)."""
+    from training import registry
+
+    registry.configure_tracking()
+    registry.promote(version, reason)
+    typer.echo(f"version {version} is now the champion (override: {reason})")
+
+
+@app.command()
+def export(
+    alias: Annotated[str, typer.Option(help="registry alias to export")] = "champion",
+    out: Annotated[Path | None, typer.Option(help="model folder to write")] = None,
+) -> None:
+    """Write the model behind a registry alias to the service's model folder."""
+    from classifier.settings import get_settings
+    from training import registry
+
+    registry.configure_tracking()
+    target = out or get_settings().model_dir
+    registry.export(alias, target)
+    typer.echo(f"{alias} exported to {target}; POST /v1/admin/reload to serve it")
 
 
 @app.command()

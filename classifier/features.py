@@ -21,7 +21,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from classifier.rules import RULES_DIR, RuleHit, RuleSet, load_rule_file, rule_scores
 from classifier.schemas import Ticket
-from classifier.signals import SecretSpan, Signals, detect_signals, find_secrets
+from classifier.signals import SecretSpan, Signals, detect_signals, find_secrets, redact
 from classifier.text import (
     MAX_SUBJECT_CHARS,
     RAW_FACTOR,
@@ -184,7 +184,26 @@ class Analyzer:
         detect_language("warm up")
 
     def analyze(self, tickets: Sequence[Ticket]) -> list[Analysis]:
-        cleaned = [clean_ticket(t.subject, t.body, self.max_chars) for t in tickets]
+        # Secrets are found first, in the same bounded prefix the cleaning reads, and replaced
+        # by [REDACTED] before anything else sees the text: no feature, vocabulary or model
+        # artifact can hold a customer's password.
+        limit = RAW_FACTOR * self.max_chars
+        secrets = [
+            (
+                find_secrets((t.subject or "")[:MAX_SUBJECT_CHARS]),
+                find_secrets((t.body or "")[:limit]),
+            )
+            for t in tickets
+        ]
+        cleaned = [
+            clean_ticket(
+                redact((t.subject or "")[:MAX_SUBJECT_CHARS], subject_spans),
+                redact((t.body or "")[:limit], body_spans),
+                self.max_chars,
+                truncated=len(t.body or "") > limit or len(t.subject or "") > MAX_SUBJECT_CHARS,
+            )
+            for t, (subject_spans, body_spans) in zip(tickets, secrets, strict=True)
+        ]
         texts = [text_for_model(c) for c in cleaned]
         languages = [detect_language(f"{c.subject}\n{c.own}" if c.own else c.full) for c in cleaned]
         docs: list[Any] = [None] * len(tickets)
@@ -195,12 +214,9 @@ class Analyzer:
             for i, doc in zip(positions, nlp.pipe(batch, batch_size=SPACY_BATCH), strict=True):
                 docs[i] = doc
         analyses = []
-        for ticket, clean, text, (language, fallback), doc in zip(
-            tickets, cleaned, texts, languages, docs, strict=True
+        for clean, text, (language, fallback), doc, (subject_secrets, body_secrets) in zip(
+            cleaned, texts, languages, docs, secrets, strict=True
         ):
-            # the same bounded prefix as the cleaning: text past it is neither read nor kept
-            subject_secrets = find_secrets((ticket.subject or "")[:MAX_SUBJECT_CHARS])
-            body_secrets = find_secrets((ticket.body or "")[: RAW_FACTOR * self.max_chars])
             signals = detect_signals(clean, "")
             signals.secret_spans = subject_secrets + body_secrets
             analyses.append(

@@ -16,7 +16,7 @@ Language = Literal["nl", "fr", "en"]
 Channel = Literal["email", "portal", "whatsapp", "phone"]
 Plan = Literal["standard", "premium", "pro"]
 Split = Literal["train", "test"]
-Source = Literal["handwritten", "generated"]
+Source = Literal["handwritten", "generated", "correction"]
 
 CATEGORIES: tuple[str, ...] = get_args(Category)
 PRIORITIES: tuple[str, ...] = get_args(Priority)

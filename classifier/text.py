@@ -167,12 +167,13 @@ RAW_FACTOR = 3  # raw characters read per character classified (HTML and quotes 
 MAX_SUBJECT_CHARS = 500
 
 
-def clean_ticket(subject: str, body: str, max_chars: int) -> CleanTicket:
+def clean_ticket(subject: str, body: str, max_chars: int, truncated: bool = False) -> CleanTicket:
     """Clean a ticket for the detectors and the model, reading at most a bounded prefix: a body
-    over the limit is cut (and flagged) so that no input costs more than a bounded time."""
+    over the limit is cut (and flagged) so that no input costs more than a bounded time.
+    `truncated` says the caller already cut the text."""
     subject = subject or ""
     body = body or ""
-    truncated = len(body) > RAW_FACTOR * max_chars or len(subject) > MAX_SUBJECT_CHARS
+    truncated = truncated or len(body) > RAW_FACTOR * max_chars or len(subject) > MAX_SUBJECT_CHARS
     subject = normalize(html_to_text(subject[:MAX_SUBJECT_CHARS])).replace("\n", " ")
     body = normalize(html_to_text(body[: RAW_FACTOR * max_chars]))
     own, quoted = split_quoted(body)

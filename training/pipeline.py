@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from classifier.model import TicketClassifier
 from classifier.settings import get_settings
 from training.config import DEFAULT_CONFIG, load_config
+from training.corrections import merge_corrections, read_corrections_file, read_corrections_store
 from training.dataset import DEFAULT_CORPUS, data_hash, load_tickets, split_tickets
 from training.evaluate import evaluate, format_report, model_row, rules_only
 from training.fit import fit_model
@@ -41,29 +44,159 @@ def ablation_table(model: TicketClassifier, train, test, config, progress) -> di
 
 
 def run_training(
-    data: Path | None = None, config_path: Path | None = None, out: Path | None = None
+    data: Path | None = None,
+    config_path: Path | None = None,
+    out: Path | None = None,
+    corrections: Path | None = None,
+    corrections_from_store: bool = False,
+    track: bool = True,
+    ablation: bool = True,
 ) -> TicketClassifier:
+    """load -> merge corrections -> validate -> split -> fit -> evaluate -> register -> gate.
+
+    With tracking (the default) the run goes to MLflow and the model is registered; it is
+    written to `out` (default models/) when it becomes the champion. Without tracking it is
+    written to `out` directly.
+    """
     progress = StepTimer()
     data = data or DEFAULT_CORPUS
     out = out or get_settings().model_dir
     config = load_config(config_path or DEFAULT_CONFIG)
     progress(f"loading and validating {data}")
     frame = load_tickets(data)
+    merged: dict[str, int] = {}
+    if corrections is not None or corrections_from_store:
+        settings = get_settings()
+        records = (
+            read_corrections_file(corrections)
+            if corrections is not None
+            else read_corrections_store(settings.store_url, settings.database_schema)
+        )
+        frame, merged = merge_corrections(frame, records)
+        progress("corrections: " + ", ".join(f"{k} {v}" for k, v in merged.items()))
     train, test = split_tickets(frame)
     progress(f"split: {len(train)} train, {len(test)} test")
     model = fit_model(train, config, data_hash(data), progress=progress)
     progress("evaluating on the test split")
     report = evaluate(model, test)
-    report["ablation"] = ablation_table(model, train, test, config, progress)
-    model.metadata["metrics"] = report["overall"]
-    model.metadata["ablation"] = report["ablation"]
-    model.metadata["test_size"] = len(test)
-    artifact = model.save(out)
-    (Path(out) / EVALUATION).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    write_model_card(Path(out), model.metadata, report)
-    progress(f"model written to {artifact} ({artifact.stat().st_size / 1e6:.1f} MB)")
-    print(format_report(report, report["ablation"]))
+    if ablation:
+        report["ablation"] = ablation_table(model, train, test, config, progress)
+    model.metadata.update(
+        metrics=report["overall"],
+        ablation=report.get("ablation"),
+        test_size=len(test),
+        corrections=merged,
+    )
+    staging = Path(tempfile.mkdtemp(prefix="tc-train-"))
+    save_model(model, report, staging)
+    print(format_report(report, report.get("ablation")))
+    if not track:
+        copy_model(staging, Path(out))
+        progress(f"model written to {out}")
+        return model
+    return register_and_gate(model, report, staging, Path(out), train, test, merged, progress)
+
+
+def save_model(model: TicketClassifier, report: dict[str, Any], folder: Path) -> None:
+    model.save(folder)
+    (folder / EVALUATION).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_model_card(folder, model.metadata, report)
+
+
+def copy_model(source: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("model.joblib", "metadata.json", EVALUATION, "README.md"):
+        shutil.copy2(source / name, out / name)
+
+
+def register_and_gate(model, report, staging, out, train, test, merged, progress):
+    import mlflow
+
+    from training import registry
+    from training.plots import confusion_plot
+
+    uri = registry.configure_tracking()
+    progress(f"logging the run to MLflow ({uri.split('@')[-1]})")
+    with mlflow.start_run() as run:
+        mlflow.log_dict(model.metadata["config"], "config.json")
+        mlflow.log_params({f"config.{k}": v for k, v in _flat(model.metadata["config"]).items()})
+        mlflow.log_params(
+            {
+                "data_sha256": model.metadata["data_sha256"],
+                "train_size": len(train),
+                "test_size": len(test),
+                "test_sha256": _frame_hash(test),
+                **{f"corrections.{k}": v for k, v in merged.items()},
+            }
+        )
+        mlflow.log_metrics(_metrics(report))
+        mlflow.log_dict(report, "evaluation/evaluation.json")
+        plots = staging / "plots"
+        plots.mkdir(exist_ok=True)
+        for field in ("category", "priority"):
+            confusion_plot(
+                report["confusion"][field],
+                f"{field} confusion (test split)",
+                plots / f"confusion_{field}.png",
+            )
+        mlflow.log_artifacts(str(plots), "evaluation")
+        mlflow.log_artifact(str(staging / "README.md"), "model_card")
+        registry.log_model(staging, model.metadata["data_sha256"])
+        version = registry.version_of_run(run.info.run_id)
+    client = registry.MlflowClient()
+    client.set_registered_model_alias(registry.MODEL_NAME, registry.CHALLENGER, version)
+    champion = registry.champion_version()
+    if champion is None:
+        gate = registry.GateResult(True, [])
+        progress(f"version {version} is the first: it becomes the champion")
+    else:
+        progress(f"gate: version {version} (challenger) against version {champion} (champion)")
+        old = TicketClassifier.load(registry.download_model_dir(champion))
+        gate = registry.promotion_gate(report, evaluate(old, test))
+    client.set_model_version_tag(registry.MODEL_NAME, version, "gate", str(gate))
+    if gate.passed:
+        registry.promote(version)
+        copy_model(staging, out)
+        progress(f"version {version} is the champion; exported to {out}")
+    else:
+        progress(f"version {version} stays challenger: the gate {gate}")
+        progress(f"override with: ticket-classifier promote --version {version} --reason '...'")
+    model.metadata["registry_version"] = version
     return model
+
+
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _metrics(report: dict[str, Any]) -> dict[str, float]:
+    """Overall, per class, per language and per channel figures, flattened for MLflow."""
+    metrics = {k: v for k, v in report["overall"].items() if isinstance(v, float)}
+    for field, classes in report["per_class"].items():
+        for label, values in classes.items():
+            for name in ("precision", "recall", "f1"):
+                metrics[f"{field}.{label}.{name}"] = values[name]
+    for name, values in report["slices"].items():
+        key = name.replace("=", ".").replace(" ", "_").replace("(", "").replace(")", "")
+        key = key.replace("<", "lt")
+        for metric in ("category_accuracy", "priority_accuracy", "missing_info_micro_f1"):
+            metrics[f"slice.{key}.{metric}"] = values[metric]
+    return {k: float(v) for k, v in metrics.items() if v == v}  # NaN-free
+
+
+def _frame_hash(frame) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for ticket_id in sorted(frame["id"]):
+        digest.update(ticket_id.encode())
+    return digest.hexdigest()
 
 
 def run_evaluation(
