@@ -43,6 +43,7 @@ bench: $(STAMP) ## Run the benchmarks (prints figures)
 	$(BIN)/python bench/bench_predict.py
 	$(BIN)/python bench/bench_worst_case.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_train.py
 
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs the network)
 	rm -rf /tmp/tc-lock && $(PYTHON) -m venv /tmp/tc-lock

@@ -165,7 +165,11 @@ class LinearHead:
         )
 
     def predict_proba(self, x: Any) -> np.ndarray:
-        scores = np.asarray(x @ self.weights) + self.intercept
+        return self.calibrate(np.asarray(x @ self.weights) + self.intercept)
+
+    def calibrate(self, scores: np.ndarray) -> np.ndarray:
+        """Probabilities from SVM decision values (n_rows, n_outputs), as scikit-learn does."""
+        scores = scores.reshape(len(scores), -1)
         calibrated = 1.0 / (1.0 + np.exp(self.a * scores + self.b))
         if len(self.classes) == 2:
             return np.column_stack([1.0 - calibrated[:, 0], calibrated[:, 0]])

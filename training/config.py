@@ -38,6 +38,7 @@ class TrainConfig(BaseModel):
     multi_topic_weight: float = Field(
         ge=0, description="weight of the stacked topic probabilities in the multi-issue head"
     )
+    n_jobs: int = Field(ge=1, description="processes for the cross-validation fits")
     auto_precision: float = Field(gt=0, le=1)
     suggest_precision: float = Field(gt=0, le=1)
     urgent_recall_target: float = Field(gt=0, le=1)
