@@ -57,7 +57,8 @@ def main() -> None:
         "training time and peak memory (fit + cross-validated thresholds; no MLflow, no ablation)"
     )
     print(
-        f"  {'tickets':>8} {'seconds':>9} {'s/1k':>7} {'peak MB':>8}   targets: 10k ≤ 60 s, 100k ≤ 600 s"
+        f"  {'tickets':>8} {'seconds':>9} {'s/1k':>7} {'peak MB':>8}"
+        "   targets: 10k ≤ 60 s, 100k ≤ 600 s"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run(
