@@ -67,6 +67,28 @@ def tickets_of(frame: pd.DataFrame) -> list[Ticket]:
     ]
 
 
+def _analyze_chunk(
+    tickets: list[Ticket], tables: dict[str, dict[str, str]], max_chars: int
+) -> list[Analysis]:
+    return Analyzer(tables, max_chars=max_chars).analyze(tickets)
+
+
+def analyze_all(
+    tickets: list[Ticket], tables: dict[str, dict[str, str]], max_chars: int, n_jobs: int
+) -> list[Analysis]:
+    """Analyse tickets, in `n_jobs` processes for large corpora (each builds its own spaCy)."""
+    if n_jobs <= 1 or len(tickets) < 4000:
+        return _analyze_chunk(tickets, tables, max_chars)
+    from joblib import Parallel, delayed
+
+    size = -(-len(tickets) // n_jobs)
+    chunks = [tickets[i : i + size] for i in range(0, len(tickets), size)]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_analyze_chunk)(chunk, tables, max_chars) for chunk in chunks
+    )
+    return [analysis for chunk in results for analysis in chunk]
+
+
 def make_head(
     c: float,
     seed: int,
@@ -203,8 +225,7 @@ def fit_model(
     np.random.seed(config.seed)
     progress(f"analysing {len(train)} training tickets (clean, language, lemmas, signals, rules)")
     tables = full_lemma_tables()
-    analyzer = Analyzer(tables, max_chars=config.max_classify_chars)
-    analyses = analyzer.analyze(tickets_of(train))
+    analyses = analyze_all(tickets_of(train), tables, config.max_classify_chars, config.n_jobs)
     progress("fitting features")
     featurizer = build_featurizer(
         config.use_signals, config.max_char_features, config.max_word_features
