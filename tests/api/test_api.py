@@ -263,11 +263,17 @@ def test_a_failing_store_never_loses_the_prediction(api, monkeypatch):
     def broken(*_args, **_kwargs):
         raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("disk full"))
 
-    before = api.client.get("/metrics").text.count("classifier_store_write_failures_total 1.0")
+    def failures() -> float:
+        for line in api.client.get("/metrics").text.splitlines():
+            if line.startswith("classifier_store_write_failures_total "):
+                return float(line.split()[-1])
+        raise AssertionError("the store failure counter is not exported")
+
+    before = failures()
     monkeypatch.setattr(state.store, "log_predictions", broken)
     response = api.post("/v1/predict", "intake", VPS_DOWN)
     assert response.status_code == 200 and response.json()["category"]
-    assert "classifier_store_write_failures_total 1.0" in api.client.get("/metrics").text or before
+    assert failures() == before + 1
     monkeypatch.setattr(state.store, "correct", broken)
     failed = api.post("/v1/corrections", "engineer", {"ticket_id": "t-any", "priority": "P1"})
     assert failed.status_code == 503 and failed.json()["error"]["code"] == "store_unavailable"
