@@ -5,6 +5,8 @@ The tickets here are written for these tests (they are in no split of the corpus
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 PRIORITY_RANK = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}
@@ -237,7 +239,8 @@ def test_intake_fields_come_with_every_prediction(predict_one):
     assert p.language == "fr" and p.contains_password
     assert p.follow_up and "https://safe.webcanyon.eu/" in p.follow_up
     assert "Crepe#2026" not in p.follow_up
-    assert p.respond_by.utcoffset() is not None and p.respond_by > p.respond_by.replace(day=13)
+    received = datetime.fromisoformat("2026-03-13T16:30:00+01:00")
+    assert p.respond_by.utcoffset() is not None and p.respond_by > received
     assert p.route
     device = predict_one("Outlook", "Kunnen jullie Outlook op mijn nieuwe laptop installeren?")
     assert "leverancier" in device.follow_up and device.route == "service-desk-device"
