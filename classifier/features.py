@@ -217,7 +217,7 @@ class Analyzer:
         for clean, text, (language, fallback), doc, (subject_secrets, body_secrets) in zip(
             cleaned, texts, languages, docs, secrets, strict=True
         ):
-            signals = detect_signals(clean, "")
+            signals = detect_signals(clean)
             signals.secret_spans = subject_secrets + body_secrets
             analyses.append(
                 Analysis(

@@ -33,6 +33,8 @@ from classifier.schemas import (
 
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
+# What a model folder holds (the artifact, its metadata, the evaluation and the model card).
+MODEL_FILES = (ARTIFACT, METADATA, "evaluation.json", "README.md")
 URGENT = ("P1", "P2")
 # The guide's category x priority table: which priorities a category can have.
 VALID_PRIORITIES: dict[str, tuple[str, ...]] = {
@@ -366,8 +368,8 @@ class TicketClassifier:
         x_multi = x
         if fitted.multi_topic_weight:
             topics = topic_features(
-                _ordered_rows(p_category, heads["category"].classes, CATEGORIES),
-                _ordered_rows(p_priority, heads["priority"].classes, PRIORITIES),
+                ordered_columns(p_category, heads["category"].classes, CATEGORIES),
+                ordered_columns(p_priority, heads["priority"].classes, PRIORITIES),
                 fitted.multi_topic_weight,
             )
             x_multi = sp.hstack([x, sp.csr_matrix(topics)], format="csr")
@@ -386,8 +388,8 @@ class TicketClassifier:
         self, ticket: Ticket, analysis: Analysis, p: dict[str, Any], x: Any, row: int
     ) -> Prediction:
         thresholds = self.fitted.thresholds
-        p_cat = _ordered(p["category"], self.heads["category"].classes, CATEGORIES)
-        p_pri = _ordered(p["priority"], self.heads["priority"].classes, PRIORITIES)
+        p_cat = ordered_columns(p["category"], self.heads["category"].classes, CATEGORIES)
+        p_pri = ordered_columns(p["priority"], self.heads["priority"].classes, PRIORITIES)
         category, priority = joint_decode(p_cat, p_pri)
         p_urgent = float(p_pri[0] + p_pri[1])
         urgent = p_urgent >= self.urgent_threshold
@@ -511,14 +513,10 @@ class TicketClassifier:
         return [_readable(names[indices[i]]) for i in order if contributions[i] > 0]
 
 
-def _ordered_rows(proba: np.ndarray, classes: Sequence[str], order: Sequence[str]) -> np.ndarray:
+def ordered_columns(proba: np.ndarray, classes: Sequence[str], order: Sequence[str]) -> np.ndarray:
+    """Probabilities (a row or a matrix) with their last axis in the guide's label order."""
     index = {c: i for i, c in enumerate(classes)}
-    return proba[:, [index[c] for c in order]]
-
-
-def _ordered(proba: np.ndarray, classes: Sequence[str], order: Sequence[str]) -> np.ndarray:
-    index = {c: i for i, c in enumerate(classes)}
-    return np.array([proba[index[c]] if c in index else 0.0 for c in order])
+    return proba[..., [index[c] for c in order]]
 
 
 def _top3(proba: np.ndarray, labels: Sequence[str]) -> list[Alternative]:
@@ -569,6 +567,16 @@ def _fired_signals(analysis: Analysis) -> list[str]:
     if s.second_issue_cues:
         fired.append("second_issue_cue")
     return fired
+
+
+def copy_model_dir(source: Path, out: Path) -> None:
+    """Copy a model folder's files (those present) to `out`, e.g. to publish it for serving."""
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        if (source / name).exists():
+            shutil.copy2(source / name, out / name)
 
 
 def sha256_file(path: Path) -> str:

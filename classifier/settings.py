@@ -35,7 +35,6 @@ class Settings(BaseSettings):
         description="P(P1)+P(P2) from which a ticket is treated as urgent; "
         "None takes the threshold chosen at training time (model metadata)",
     )
-    predict_batch_size: int = Field(default=256, ge=1, description="spaCy nlp.pipe batch size")
     data_dir: Path = Field(default=Path("var"), description="embedded store and local keys")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"

@@ -600,10 +600,11 @@ class Signals:
         }
 
 
-def detect_signals(ticket: CleanTicket, raw_text: str) -> Signals:
+def detect_signals(ticket: CleanTicket) -> Signals:
     """Signals of a cleaned ticket. Information in quoted mails counts as given (the guide), so
     domains, IPs and errors are looked for in the whole text; cues of what the customer did or
-    wants are looked for in their own words only."""
+    wants are looked for in their own words only. Secret spans come from the raw text (the
+    Analyzer finds them before redacting), not from here."""
     own = f"{ticket.subject}\n{ticket.own}"
     full_lower, own_lower = ticket.full.lower(), own.lower()
     return Signals(
@@ -614,7 +615,6 @@ def detect_signals(ticket: CleanTicket, raw_text: str) -> Signals:
         steps_cues=count_steps_cues(own, own_lower),
         connection_cues=count_connection_cues(own, own_lower),
         generic_subject=subject_is_generic(ticket.subject),
-        secret_spans=find_secrets(raw_text) if raw_text else [],
         second_issue_cues=count_second_issue_cues(ticket.own),
         paragraphs=sum(1 for part in ticket.own.split("\n\n") if len(part.split()) >= 4),
         questions=ticket.own.count("?"),

@@ -36,6 +36,7 @@ from classifier.model import (
     TicketClassifier,
     installed_versions,
     joint_decode,
+    ordered_columns,
     topic_features,
 )
 from classifier.rules import all_rule_phrases
@@ -188,11 +189,6 @@ def restrict_lemma_tables(
     }
 
 
-def _in_order(proba: np.ndarray, head: Any, order: tuple[str, ...]) -> np.ndarray:
-    classes = list(head.classes_)
-    return proba[:, [classes.index(c) for c in order]]
-
-
 def signal_columns(union: Any) -> int:
     """How many columns the signal and rule block (the union's last part) has."""
     name, pipe = union.transformer_list[-1]
@@ -251,8 +247,8 @@ def fit_model(
             # stacking: out-of-fold topic and priority probabilities (a ticket mixing topics
             # has a flatter category distribution) join the features of the multi-issue head
             topics = topic_features(
-                _in_order(cv_proba["category"], heads["category"], CATEGORIES),
-                _in_order(cv_proba["priority"], heads["priority"], PRIORITIES),
+                ordered_columns(cv_proba["category"], heads["category"].classes_, CATEGORIES),
+                ordered_columns(cv_proba["priority"], heads["priority"].classes_, PRIORITIES),
                 config.multi_topic_weight,
             )
             data = sp.hstack([x, sp.csr_matrix(topics)], format="csr")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from classifier.model import TicketClassifier
+from classifier.model import TicketClassifier, copy_model_dir
 from classifier.settings import get_settings
 from training.config import DEFAULT_CONFIG, load_config
 from training.corrections import merge_corrections, read_corrections_file, read_corrections_store
@@ -91,7 +90,7 @@ def run_training(
     save_model(model, report, staging)
     print(format_report(report, report.get("ablation")))
     if not track:
-        copy_model(staging, Path(out))
+        copy_model_dir(staging, Path(out))
         progress(f"model written to {out}")
         return model
     return register_and_gate(model, report, staging, Path(out), train, test, merged, progress)
@@ -101,12 +100,6 @@ def save_model(model: TicketClassifier, report: dict[str, Any], folder: Path) ->
     model.save(folder)
     (folder / EVALUATION).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     write_model_card(folder, model.metadata, report)
-
-
-def copy_model(source: Path, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("model.joblib", "metadata.json", EVALUATION, "README.md"):
-        shutil.copy2(source / name, out / name)
 
 
 def register_and_gate(model, report, staging, out, train, test, merged, progress):
@@ -156,7 +149,7 @@ def register_and_gate(model, report, staging, out, train, test, merged, progress
     client.set_model_version_tag(registry.MODEL_NAME, version, "gate", str(gate))
     if gate.passed:
         registry.promote(version)
-        copy_model(staging, out)
+        copy_model_dir(staging, out)
         progress(f"version {version} is the champion; exported to {out}")
     else:
         progress(f"version {version} stays challenger: the gate {gate}")

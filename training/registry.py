@@ -7,9 +7,7 @@ Tracking defaults to an embedded store in the working directory (`mlflow.db` and
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,13 +162,10 @@ def promote(version: str, reason: str | None = None) -> None:
 
 
 def export(alias: str, out: Path) -> Path:
+    from classifier.model import copy_model_dir
+
     """Write the model behind an alias to `out` (artifact and metadata) for the service."""
     client = MlflowClient()
     version = str(client.get_model_version_by_alias(MODEL_NAME, alias).version)
-    source = download_model_dir(version)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("model.joblib", "metadata.json", "evaluation.json", "README.md"):
-        if (source / name).exists():
-            shutil.copy2(source / name, out / name)
-    meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
-    return out / "model.joblib" if meta else out
+    copy_model_dir(download_model_dir(version), out)
+    return out
