@@ -223,6 +223,33 @@ def evaluate(
 
 
 @app.command()
+def report(
+    out: Annotated[
+        Path | None, typer.Option(help="folder for accuracy.html and accuracy.json")
+    ] = None,
+    data: Annotated[Path | None, typer.Option(help="labeled corpus (JSON Lines)")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="model folder")] = None,
+    live: Annotated[
+        bool, typer.Option(help="include the live part from the configured store")
+    ] = True,
+    ablation: Annotated[
+        bool, typer.Option(help="refit the model-only variant for the ablation")
+    ] = False,
+) -> None:
+    """Write the accuracy report: offline on the test split, live from the corrections.
+
+    By default into the folder the service serves it from (GET /reports)."""
+    from classifier.model import ModelLoadError
+    from training.pipeline import run_report
+
+    try:
+        run_report(out=out, data=data, model_dir=model_dir, live=live, ablation=ablation)
+    except (ValueError, OSError, ModelLoadError) as exc:
+        _echo_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,

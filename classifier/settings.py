@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL_DIR = PACKAGE_ROOT.parent / "models"
+# the accuracy report, as `ticket-classifier report` writes it and the service serves it
+REPORT_JSON = "accuracy.json"
+REPORT_HTML = "accuracy.html"
 
 
 class Settings(BaseSettings):
@@ -36,6 +39,11 @@ class Settings(BaseSettings):
         "None takes the threshold chosen at training time (model metadata)",
     )
     data_dir: Path = Field(default=Path("var"), description="embedded store and local keys")
+    reports_dir: Path | None = Field(
+        default=None,
+        description="where accuracy reports are written and served from "
+        "(default: data_dir/reports)",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
     )
@@ -64,6 +72,10 @@ class Settings(BaseSettings):
             self.max_classify_chars,
             Intake.from_settings(self),
         )
+
+    @property
+    def report_dir(self) -> Path:
+        return self.reports_dir or self.data_dir / "reports"
 
     @property
     def store_url(self) -> str:

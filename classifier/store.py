@@ -350,6 +350,33 @@ class Store:
                 }
                 prediction.prediction = kept
 
+    def report_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """For accuracy reports, labels only (no text): the newest prediction of every ticket
+        and every correction, oldest first."""
+        fields = (*LABEL_FIELDS, "decision", "confidence")
+        with self.session() as session:
+            newest = select(func.max(PredictionRow.id)).group_by(PredictionRow.ticket_id)
+            predictions = [
+                {
+                    "ticket_id": row.ticket_id,
+                    "model_version": row.model_version,
+                    "created_at": as_utc(row.created_at),
+                    **{k: row.prediction.get(k) for k in fields},
+                }
+                for row in session.scalars(
+                    select(PredictionRow).where(PredictionRow.id.in_(newest))
+                )
+            ]
+            corrections = [
+                {
+                    "ticket_id": row.ticket_id,
+                    "created_at": as_utc(row.created_at),
+                    "after": row.after,
+                }
+                for row in session.scalars(select(CorrectionRow).order_by(CorrectionRow.id))
+            ]
+        return predictions, corrections
+
     def counts(self) -> dict[str, int]:
         with self.session() as session:
             return {

@@ -136,8 +136,11 @@ def field_metrics(gold: pd.DataFrame, pred: pd.DataFrame) -> dict[str, Any]:
 
 def evaluate(model: TicketClassifier, test: pd.DataFrame) -> dict[str, Any]:
     """Everything the evaluation report holds, for the hybrid model on the test split."""
-    predictions = model.predict(tickets_of(test))
-    pred = predictions_frame(predictions)
+    return evaluate_predictions(test, predictions_frame(model.predict(tickets_of(test))))
+
+
+def evaluate_predictions(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, Any]:
+    """The evaluation report of predictions (one row per test ticket, same order)."""
     gold = test.reset_index(drop=True)
     report: dict[str, Any] = {
         "overall": field_metrics(gold, pred),

@@ -106,7 +106,7 @@ def register_and_gate(model, report, staging, out, train, test, merged, progress
     import mlflow
 
     from training import registry
-    from training.plots import confusion_plot
+    from training.report import build_report, write_report
 
     uri = registry.configure_tracking()
     progress(f"logging the run to MLflow ({uri.split('@')[-1]})")
@@ -124,15 +124,11 @@ def register_and_gate(model, report, staging, out, train, test, merged, progress
         )
         mlflow.log_metrics(_metrics(report))
         mlflow.log_dict(report, "evaluation/evaluation.json")
-        plots = staging / "plots"
-        plots.mkdir(exist_ok=True)
-        for field in ("category", "priority"):
-            confusion_plot(
-                report["confusion"][field],
-                f"{field} confusion (test split)",
-                plots / f"confusion_{field}.png",
-            )
-        mlflow.log_artifacts(str(plots), "evaluation")
+        progress("writing the accuracy report (offline part) for the run")
+        folder = Path(tempfile.mkdtemp(prefix="tc-report-"))
+        accuracy = build_report(model, test, None, report.get("ablation"), run_id=run.info.run_id)
+        write_report(accuracy, folder, png_dir=folder / "plots")
+        mlflow.log_artifacts(str(folder), "report")
         mlflow.log_artifact(str(staging / "README.md"), "model_card")
         registry.log_model(staging, model.metadata["data_sha256"])
         version = registry.version_of_run(run.info.run_id)
@@ -248,3 +244,63 @@ def write_model_card(out: Path, metadata: dict[str, Any], report: dict[str, Any]
         "",
     ]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def run_report(
+    out: Path | None = None,
+    data: Path | None = None,
+    model_dir: Path | None = None,
+    live: bool = True,
+    ablation: bool = False,
+) -> tuple[Path, Path]:
+    """Write the accuracy report (JSON + HTML) of the serving model: offline on the test split,
+    live from the configured store. Returns the two paths."""
+    from training.report import build_report, write_report
+
+    settings = get_settings()
+    progress = StepTimer()
+    model = TicketClassifier.load(
+        model_dir or settings.model_dir, settings.urgent_threshold, settings.max_classify_chars
+    )
+    frame = load_tickets(data or DEFAULT_CORPUS)
+    train, test = split_tickets(frame)
+    table = None
+    if ablation:
+        table = ablation_table(model, train, test, load_config(DEFAULT_CONFIG), progress)
+    rows = None
+    if live:
+        progress(f"reading the prediction log and corrections ({_where(settings.store_url)})")
+        rows = read_live_rows(settings.store_url, settings.database_schema)
+    progress(f"predicting the test split ({len(test)} tickets) and drawing the plots")
+    report = build_report(model, test, rows, table)
+    paths = write_report(report, Path(out) if out else settings.report_dir)
+    progress(f"report written: {paths[1]} and {paths[0].name} beside it")
+    return paths
+
+
+def _where(url: str) -> str:
+    return url.split("@")[-1]
+
+
+def read_live_rows(url: str, schema: str | None) -> tuple[list[dict], list[dict]]:
+    """The labels of the prediction log and the corrections; empty when the embedded store was
+    never created (nothing predicted yet). A store that cannot be read raises OSError."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from classifier.store import Store, make_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
+        return [], []
+    try:
+        store = Store(make_engine(url, schema))
+        try:
+            return store.report_rows()
+        finally:
+            store.engine.dispose()
+    except SQLAlchemyError as exc:
+        raise OSError(
+            f"the store at {_where(url)} cannot be read ({type(exc).__name__}); "
+            "check CLASSIFIER_DATABASE_URL, or leave the live part out with --no-live"
+        ) from None

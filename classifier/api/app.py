@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,7 +21,7 @@ from classifier.api.auth import PERMISSIONS, KeyRing, Role, parse_keys, write_de
 from classifier.api.metrics import Metrics
 from classifier.model import ModelLoadError, TicketClassifier
 from classifier.schemas import Category, MissingCode, Prediction, Priority, Ticket
-from classifier.settings import Settings, get_settings
+from classifier.settings import REPORT_HTML, REPORT_JSON, Settings, get_settings
 from classifier.signals import SecretSpan, redact
 from classifier.sla import first_response_deadline
 from classifier.store import ConcurrentDuplicate, IdempotencyConflict, NotFound, Store, as_utc
@@ -65,7 +65,7 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed request",
         401: "Missing or unknown API key",
         403: "Role not allowed",
-        404: "Unknown ticket",
+        404: "Unknown ticket, or no report yet",
         409: "Conflict",
         413: "Request too large",
         415: "Content type is not JSON",
@@ -522,6 +522,49 @@ def reload_model(state: AppState, _: Annotated[Role, Depends(require("admin"))])
         state.model = model  # one reference swap: requests in flight keep the old model
         state.metrics.set_model(model.version)
     return model_info(model)
+
+
+def _latest_report(state: State, name: str) -> bytes:
+    path = state.settings.report_dir / name
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ApiError(
+            404,
+            "no_report",
+            "no accuracy report has been written yet: run `ticket-classifier report` "
+            "(it writes to CLASSIFIER_REPORTS_DIR, by default the reports folder of the data dir)",
+        ) from None
+
+
+@router.get(
+    "/v1/reports/accuracy",
+    tags=["reports"],
+    response_class=Response,
+    responses={
+        200: {"content": {"application/json": {}}, "description": "the latest report's figures"},
+        **_responses(401, 403, 404),
+    },
+)
+def accuracy_report(state: AppState, _: Annotated[Role, Depends(require("reports"))]) -> Response:
+    """The latest accuracy report as JSON: offline (test split) and live (corrections)."""
+    return Response(_latest_report(state, REPORT_JSON), media_type="application/json")
+
+
+@router.get(
+    "/reports",
+    tags=["reports"],
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "the latest report as a page"},
+        **_responses(401, 403, 404),
+    },
+)
+def accuracy_report_page(
+    state: AppState, _: Annotated[Role, Depends(require("reports"))]
+) -> HTMLResponse:
+    """The latest accuracy report as one self-contained HTML page (plots embedded)."""
+    return HTMLResponse(_latest_report(state, REPORT_HTML))
 
 
 @router.get("/healthz", response_model=Health, tags=["ops"])

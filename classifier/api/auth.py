@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "correct": frozenset({"engineer", "admin"}),
     "export": frozenset({"analyst", "admin"}),
     "model": frozenset({"analyst", "admin"}),
+    "reports": frozenset({"analyst", "admin"}),
     "admin": frozenset({"admin"}),
 }
 

@@ -86,6 +86,9 @@ def test_batch_keeps_order_and_reports_bad_tickets_in_place(api):
         ("engineer", "/v1/admin/reload", "post", 403),
         ("analyst", "/v1/tickets/x", "delete", 403),
         ("engineer", "/v1/model", "get", 403),
+        ("intake", "/v1/reports/accuracy", "get", 403),
+        ("engineer", "/reports", "get", 403),
+        (None, "/reports", "get", 401),
     ],
 )
 def test_roles(api, role, path, method, status):
@@ -333,3 +336,31 @@ def test_openapi_declares_every_error_status(api):
     assert {"200", "400", "401", "403", "413", "415", "422"} <= set(predict)
     corrections = spec["paths"]["/v1/corrections"]["post"]["responses"]
     assert {"201", "404", "409", "422", "503"} <= set(corrections)
+
+
+def test_the_latest_accuracy_report_is_served_to_analysts(api, model):
+    """Before a report exists: a clear 404. After `report` wrote one from this service's own
+    store (predictions and a correction made through the API): the same figures and page."""
+    from training.dataset import load_tickets, split_tickets
+    from training.pipeline import read_live_rows
+    from training.report import build_report, write_report
+
+    missing = api.get("/v1/reports/accuracy", "analyst")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "no_report"
+    assert "ticket-classifier report" in missing.json()["error"]["message"]
+    ticket_id = api.post("/v1/predict", "intake", {"id": new_id(), **VPS_DOWN}).json()["id"]
+    api.post("/v1/corrections", "engineer", {"ticket_id": ticket_id, "priority": "P2"})
+    settings = api.settings
+    rows = read_live_rows(settings.store_url, settings.database_schema)
+    assert ticket_id in {r["ticket_id"] for r in rows[0]}
+    _, test = split_tickets(load_tickets())
+    written = build_report(model, test.head(20), rows)
+    write_report(written, settings.report_dir)
+    figures = api.get("/v1/reports/accuracy", "analyst")
+    assert figures.status_code == 200 and figures.headers["content-type"] == "application/json"
+    assert figures.json()["live"]["status"] == "ok"
+    assert figures.json()["live"]["corrections"] >= 1
+    page = api.get("/reports", "admin")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Agreement with the final labels" in page.text
+    assert page.text.count("data:image/png;base64,") == len(figures.json()["figures"])
