@@ -115,6 +115,7 @@ def register_and_gate(model, report, staging, out, train, test, merged, progress
         mlflow.log_params({f"config.{k}": v for k, v in _flat(model.metadata["config"]).items()})
         mlflow.log_params(
             {
+                "model_version": model.version,  # what a report or /v1/model names
                 "data_sha256": model.metadata["data_sha256"],
                 "train_size": len(train),
                 "test_size": len(test),

@@ -281,3 +281,19 @@ def test_no_secret_reaches_mlflow(trained):
     for path in work.rglob("*"):
         if path.is_file() and path.name != "corrections.jsonl":
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_every_run_logs_the_accuracy_report(trained):
+    work, *_ = trained
+    pages = sorted(work.rglob("report/accuracy.json"))
+    assert len(pages) == 2  # one per training run
+    for path in pages:
+        data = json.loads(path.read_text())
+        assert data["model"]["mlflow_run_id"] and data["model"]["mlflow_run_id"] in str(path)
+        assert data["live"]["status"] == "not_included"
+        assert (path.parent / "accuracy.html").read_text().count("data:image/png") == len(
+            data["figures"]
+        )
+        assert {"confusion_category", "calibration", "coverage"} <= {
+            p.stem for p in (path.parent / "plots").glob("*.png")
+        }
