@@ -554,7 +554,6 @@ def accuracy_report(state: AppState, _: Annotated[Role, Depends(require("reports
 @router.get(
     "/reports",
     tags=["reports"],
-    response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {}}, "description": "the latest report as a page"},
         **_responses(401, 403, 404),
