@@ -11,7 +11,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +27,11 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
+    update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -190,24 +192,46 @@ class Store:
         row; the newest is the current one)."""
         self.log_predictions([(ticket, prediction)])
 
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """One transaction on a plain connection (the hot path: no ORM unit of work)."""
+        with self._write_lock or nullcontext(), self.engine.begin() as connection:
+            yield connection
+
     def log_predictions(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        """Store redacted tickets and their predictions in one transaction (a batch)."""
-        with self.session() as session:
-            for ticket, prediction in pairs:
-                row = session.get(TicketRow, ticket["ticket_id"])
-                if row is None:
-                    session.add(TicketRow(**ticket))
-                    session.flush()  # the ticket row first: the prediction refers to it
-                elif row.erased_at is None:
-                    for key, value in ticket.items():
-                        setattr(row, key, value)
-                session.add(
-                    PredictionRow(
-                        ticket_id=ticket["ticket_id"],
-                        model_version=prediction["model_version"],
-                        prediction=prediction,
+        """Store redacted tickets and their predictions in one transaction (a batch). A re-sent
+        ticket's text is updated unless it was erased; its prediction rows are all kept."""
+        if not pairs:
+            return
+        tickets = TicketRow.__table__
+        latest = {ticket["ticket_id"]: ticket for ticket, _ in pairs}
+        with self.writing() as connection:
+            erased = dict(
+                connection.execute(
+                    select(tickets.c.ticket_id, tickets.c.erased_at).where(
+                        tickets.c.ticket_id.in_(list(latest))
                     )
-                )
+                ).all()
+            )
+            fresh = [t for ticket_id, t in latest.items() if ticket_id not in erased]
+            if fresh:
+                connection.execute(insert(tickets), fresh)
+            for ticket_id, ticket in latest.items():
+                if ticket_id in erased and erased[ticket_id] is None:
+                    connection.execute(
+                        update(tickets).where(tickets.c.ticket_id == ticket_id).values(**ticket)
+                    )
+            connection.execute(
+                insert(PredictionRow.__table__),
+                [
+                    {
+                        "ticket_id": ticket["ticket_id"],
+                        "model_version": prediction["model_version"],
+                        "prediction": prediction,
+                    }
+                    for ticket, prediction in pairs
+                ],
+            )
 
     def ticket(self, ticket_id: str) -> dict[str, Any]:
         """The stored ticket, its newest prediction, its corrections and its current labels."""
