@@ -255,6 +255,37 @@ class BodyLimits:
             )
 
 
+class Observe:
+    """ASGI middleware: request count and latency per route in /metrics, one log line each
+    (method, route, status, time; never a body). Plain ASGI: a BaseHTTPMiddleware (what
+    `@app.middleware("http")` makes) costs a task and a stream per request."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = 500
+
+        async def observing_send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observing_send)
+        finally:
+            seconds = time.perf_counter() - start
+            path = getattr(scope.get("route"), "path", "unmatched")
+            state = getattr(scope["app"].state, "classifier", None) if "app" in scope else None
+            if state is not None:
+                state.metrics.observe(scope["method"], path, status, seconds)
+            log.info("%s %s %s %.1fms", scope["method"], path, status, seconds * 1000)
+
+
 class _TooLarge(Exception):
     def __init__(self, limit: int):
         self.limit = limit
@@ -621,26 +652,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.add_middleware(BodyLimits, settings=settings)
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        state = getattr(request.app.state, "classifier", None)
-        if state is not None:
-            state.metrics.observe(
-                request.method, path, response.status_code, time.perf_counter() - start
-            )
-        log.info(
-            "%s %s %s %.1fms",
-            request.method,
-            path,
-            response.status_code,
-            (time.perf_counter() - start) * 1000,
-        )
-        return response
+    app.add_middleware(Observe)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
