@@ -73,7 +73,7 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -183,8 +183,8 @@ class LanguageTemplates(BaseModel):
         found["missing_info.outro"] = self.missing_info.outro
         for code, text in self.missing_info.items.items():
             found[f"missing_info.items.{code}"] = text
-        for code, text in self.categories.items():
-            found[f"categories.{code}"] = text
+        for category, text in self.categories.items():
+            found[f"categories.{category}"] = text
         found["sign_off"] = self.sign_off
         return found
 
@@ -293,7 +293,7 @@ def load_reply_templates(path: Path | None = None) -> ReplyTemplates:
     return _load_cached(Path(path) if path is not None else DEFAULT_REPLIES_PATH)
 
 
-def _issue_names(issues: Sequence[str], categories: Mapping[str, str]) -> list[str]:
+def _issue_names(issues: Sequence[str], categories: Mapping[Any, str]) -> list[str]:
     """The localized name of each issue (category codes) or the label itself, deduplicated."""
     names: list[str] = []
     for issue in issues:

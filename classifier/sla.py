@@ -29,6 +29,11 @@ __all__ = ["SlaPolicy", "first_response_deadline"]
 _MAX_CLOSED_DAYS = 366
 
 
+DEFAULT_HOURS: dict[Priority, float] = {"P1": 2.0, "P2": 4.0, "P3": 8.0, "P4": 16.0}
+ROUND_THE_CLOCK_PLANS: tuple[Plan, ...] = ("premium", "pro")
+ROUND_THE_CLOCK_PRIORITIES: tuple[Priority, ...] = ("P1", "P2")
+
+
 class SlaPolicy(BaseModel):
     """When the support desk counts time, and how many hours each priority gets."""
 
@@ -49,15 +54,15 @@ class SlaPolicy(BaseModel):
         default_factory=list, description="extra dates the office is closed (company decision)"
     )
     hours: dict[Priority, float] = Field(
-        default_factory=lambda: {"P1": 2.0, "P2": 4.0, "P3": 8.0, "P4": 16.0},
+        default_factory=lambda: dict(DEFAULT_HOURS),
         description="first-response time per priority, in counted hours",
     )
     round_the_clock_plans: list[Plan] = Field(
-        default_factory=lambda: ["premium", "pro"],
+        default_factory=lambda: list(ROUND_THE_CLOCK_PLANS),
         description="plans whose round-the-clock priorities are counted 24/7, holidays included",
     )
     round_the_clock_priorities: list[Priority] = Field(
-        default_factory=lambda: ["P1", "P2"],
+        default_factory=lambda: list(ROUND_THE_CLOCK_PRIORITIES),
         description="priorities counted 24/7 for the round-the-clock plans",
     )
 

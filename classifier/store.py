@@ -15,7 +15,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     create_engine,
     event,
@@ -203,7 +204,7 @@ class Store:
         ticket's text is updated unless it was erased; its prediction rows are all kept."""
         if not pairs:
             return
-        tickets = TicketRow.__table__
+        tickets = cast(Table, TicketRow.__table__)
         latest = {ticket["ticket_id"]: ticket for ticket, _ in pairs}
         with self.writing() as connection:
             erased = dict(
@@ -222,7 +223,7 @@ class Store:
                         update(tickets).where(tickets.c.ticket_id == ticket_id).values(**ticket)
                     )
             connection.execute(
-                insert(PredictionRow.__table__),
+                insert(cast(Table, PredictionRow.__table__)),
                 [
                     {
                         "ticket_id": ticket["ticket_id"],

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from classifier.store import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url") or ""
 schema = config.get_main_option("schema")
 
 
