@@ -295,7 +295,7 @@ _PUBLIC = re.compile(r"publi(?:c|eke?|que)\W*$", re.IGNORECASE)
 # (a lookahead, so that "kijken: jan@x.be / Tulp!2026" is tried at "jan@x.be" too)
 _CREDENTIAL_PAIR = re.compile(
     r"(?<![\w/.+-])(?=(?P<user>[\w.+-]{2,64}+(?:@[\w.-]{2,100}+)?)"
-    r"(?:\s{0,3}(?P<sep>[/|:])\s{0,3}|[ \t]{1,3}-{1,2}>?[ \t]{1,3})"
+    r"(?:\s{0,3}(?P<sep>[/|]|::?)\s{0,3}|[ \t]{1,3}-{1,2}>?[ \t]{1,3})"
     r"(?P<secret>(?=[^\s]{0,79}[\d!#$%&*+?@^~|])[^\s\"'<>,;\\]{4,80})(?=\s|$|[,;]))"
 )
 # a strong secret shape: a letter, a digit and a symbol ("X7#kP9qL2!mR", "AB12-xy!9-KL")
@@ -447,14 +447,26 @@ _PARENTHESIS = re.compile(r"[ \t]{0,3}(?:\([^)\n]{0,40}\)[ \t]{0,3})?")
 _CLAUSE_END = re.compile(
     r"[ \t]*(?:[.,;!?()\n]|$)|[ \t]+(?:en|and|et|maar|mais|but|want|car|omdat|because)\b"
 )
+_LINKED_DIGITS = re.compile(
+    r"^[ \t]{0,3}(?::\s{0,3}|=[ \t]{0,3}|[ \t](?:is|est|c'est|was)[ \t]+)"
+    r"(?P<v>\d{6,12})(?=[\s.,;!?)]|$)"
+)
 _PARTICIPLE = re.compile(r"ge[^\W\d_]{3,}[dt]|[^\W\d_]{3,}(?:ed|é|ée|és|ées)")
 _DESCRIPTION = re.compile(
     r"\b(?:bevat\w*|contains?|contient|contenir|minstens|minimaal|at least|au moins|moet|"
     r"must|doit|should|zou|heeft|has|a|met een|with an?|avec une?|zonder|without|sans)\b",
     re.IGNORECASE,
 )
+_SENTENCE_START = re.compile(r"[.!?]\s")
 _BACKUP_WORD = re.compile(r"backup|recovery|herstel|secours|récupération", re.IGNORECASE)
 _CODE_GROUP = re.compile(r"(?=[a-z]{0,9}\d)(?=\d{0,9}[a-z])[0-9a-z]{4,10}", re.IGNORECASE)
+# names glued together the way passwords are: Tractor_Rood, Vlaai.Limburg, DeGoudenLeeuw
+_CAPITALISED_PARTS = re.compile(
+    r"[A-Z][a-zà-ÿ]{2,20}(?:[_.+*#&-][A-Z][a-zà-ÿ]{2,20}){1,4}|[A-Z][a-zà-ÿ]{1,20}(?:[A-Z][a-zà-ÿ]{1,20}){2,4}"
+)
+_PRODUCT_NAMES = frozenset(
+    """phpmyadmin keepassxc mysqlworkbench mailchimpforwoocommerce""".split()
+)
 _PHONE = re.compile(r"(?:\+\d{2}|0)\d{1,3}(?:[ ./-]?\d{2,3}){3,4}(?!\d)")
 _RESET_URL = re.compile(r"://|reset|herstel|r[ée]initiali|verif|confirm|activat", re.IGNORECASE)
 _ERRORISH = re.compile(
@@ -490,9 +502,9 @@ def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
     backup = bool(_BACKUP_WORD.search(word.group(0)))
     window = text[word.end() : word.end() + (_WINDOW * 4 if backup else _WINDOW)]
     stop = _WINDOW_END.search(window)
-    if stop and window[: stop.start()].strip(" \t:=-") != "":
+    if stop and not window[: stop.start()].rstrip(" \t=-").endswith(":"):
         window = window[: stop.start() + 1]  # the secret, if any, is in this paragraph
-    # else: "wachtwoord:" closes its paragraph, the secret opens the next one
+    # else: "wachtwoord:", "het wachtwoord staat hieronder:" announce the next paragraph
     pin_like = bool(_PIN_WORD.search(word.group(0)))
     password_word = bool(_PASSWORD_WORD.search(word.group(0)))
     found: list[SecretSpan] = []
@@ -508,6 +520,10 @@ def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
         if linked and not found and _plain_word_secret(window, linked):
             start = word.end() + linked.start("v")
             found.append(SecretSpan(start, start + len(linked.group("v")), "password"))
+        digits = _LINKED_DIGITS.match(window)
+        if digits and not found and not _PHONE.match(window, digits.start("v")):
+            start = word.end() + digits.start("v")
+            found.append(SecretSpan(start, start + len(digits.group("v")), "password"))
     hash_context = bool(_HASH_WORD.search(text[max(0, word.start() - 40) : word.end() + _WINDOW]))
     for candidate in _CANDIDATE.finditer(window):
         value = candidate.group(0).rstrip(".,:;)")
@@ -517,11 +533,20 @@ def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
         phone = _PHONE.match(text, start) if pin_like else None
         if phone and phone.end() > start + len(value):
             continue  # a phone number: "gsm-nummer voor de 2FA sms: 0478 12 34 56"
-        if not pin_like and _DESCRIPTION.search(window, 0, candidate.start()):
+        sentence = _SENTENCE_START.split(window[: candidate.start()])[-1]
+        if not pin_like and _DESCRIPTION.search(sentence):
             continue  # "het wachtwoord bevat een €-teken"
         quoted_password = password_word and _quoted_word(window, candidate)
         code_group = backup and _CODE_GROUP.fullmatch(value)
-        if _looks_like_secret(value, allow_digits=pin_like) or quoted_password or code_group:
+        capitals = password_word and _CAPITALISED_PARTS.fullmatch(value.rstrip("!?"))
+        if capitals and value.lower().rstrip("!?") in _PRODUCT_NAMES:
+            capitals = None
+        if (
+            _looks_like_secret(value, allow_digits=pin_like)
+            or quoted_password
+            or code_group
+            or capitals
+        ):
             found.append(SecretSpan(start, start + len(value), "password"))
             if len(found) >= (12 if backup else 3):  # an old and a new password, backup codes
                 break
@@ -540,6 +565,72 @@ def _plain_word_secret(window: str, linked: re.Match[str]) -> bool:
     if _PARENTHESIS.fullmatch(linked.group("pre")):
         return True  # "wachtwoord: lapin", "paswoord (met kleine letters) is appelsien"
     return bool(_CLAUSE_END.match(window, linked.end("v")))
+
+
+# Follow-ups that give a secret without naming it: "Sorry, vergeten: het is Turnen4ever!",
+# "je l'ai changé en Printemps2024!", "the code the registrar needs is 9Xq!2mLw#T".
+_FOLLOW_UP = Caseless(
+    r"(?P<its>(?<![\w'])(?:het is|'t is|it's|it is|c'est|dat is|here it is|voilà|voici|"
+    r"(?:het|de) (?:juiste|goede|correcte)(?: is)?|the (?:right|correct) one is|"
+    r"(?:le|la) bon(?:ne)? (?:est|c'est))\b[ \t]*:?[ \t]*)"
+    r"|(?P<changed>\b(?:chang[ée]e?|changed|veranderd|gewijzigd|aangepast|modifi[ée]e?|"
+    r"gereset|ingesteld|gezet|set|reset)[ \t]+(?:(?:it|het|'t|hem|him|them)[ \t]+)?"
+    r"(?:to|in|en|naar|op|into)[ \t]+)"
+    r"|(?P<code>\bcodes?\b)"
+)
+_SECRET_CONTEXT = re.compile(
+    r"pass|wacht|paswo|mdp|mot de passe|\bww\b|\bpw\b|login|inlog|identifiant|credential|"
+    r"vergeten|forgot|oubli",
+    re.IGNORECASE,
+)
+_TRANSFER_CONTEXT = re.compile(
+    r"verhui|transf|domein|domaine|domain|registrar|epp|auth|hoster|h[ée]bergeur|provider",
+    re.IGNORECASE,
+)
+_CODE_QUOTED = re.compile(r"^[^\n.?!\"'«“‘]{0,50}[\s:][\"'«“‘](?P<v>[\w-]{6,60})[\"'»”’]")
+_REFERENCE_SHAPE = re.compile(r"#?[A-Z]{2,6}[-/]?\d[\d/-]{3,}[A-Z]?")
+_MESSAGE_WORDS = re.compile(
+    r"error|erreur|fout|fail|échec|impossible|unable|cannot|can't|kan niet|niet mogelijk|"
+    r"invalid|ongeldig|incorrect|denied|geweigerd|refus",
+    re.IGNORECASE,
+)
+
+
+def _follow_up_secret(text: str, cue: re.Match[str]) -> SecretSpan | None:
+    """The secret right after a follow-up cue, when the shape or the context says it is one."""
+    rest = text[cue.end() : cue.end() + _WINDOW]
+    before = text[max(0, cue.start() - 200) : cue.start()]
+    if cue.group("code"):
+        for candidate in _CANDIDATE.finditer(rest[:70]):
+            value = candidate.group(0).rstrip(".,:;)")
+            if _STRONG.fullmatch(value) and not _REFERENCE_SHAPE.fullmatch(value):
+                start = cue.end() + candidate.start()
+                return SecretSpan(start, start + len(value), "code")
+        # a quoted word after a transfer code: "code om het domein te verhuizen is 'boter-hammen'"
+        phrase = _CODE_QUOTED.match(rest)
+        if phrase and _TRANSFER_CONTEXT.search(before[-60:] + rest[: phrase.start("v")]):
+            start = cue.end() + phrase.start("v")
+            return SecretSpan(start, start + len(phrase.group("v")), "code")
+        return None
+    context = _SECRET_CONTEXT.search(before) or _SECRET_CONTEXT.search(cue.group(0))
+    if cue.group("its") and context:
+        phrase = _QUOTED_PHRASE.match(rest)
+        if phrase and phrase.start("v") <= 3 and not _MESSAGE_WORDS.search(phrase.group("v")):
+            value = phrase.group("v")
+            words = value.lower().split()
+            if len(words) <= 5 and words[0] not in _STOP_VALUE and not _SECRET_WORD.search(value):
+                start = cue.end() + phrase.start("v")
+                return SecretSpan(start, start + len(value), "password")
+    candidate = _CANDIDATE.match(rest)
+    if not candidate:
+        return None
+    value = candidate.group(0).rstrip(".,:;)")
+    if _REFERENCE_SHAPE.fullmatch(value) or not _looks_like_secret(value):
+        return None
+    if context or _STRONG.fullmatch(value):
+        start = cue.end() + candidate.start()
+        return SecretSpan(start, start + len(value), "password")
+    return None
 
 
 def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
@@ -571,7 +662,7 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
         if _REFERENCE.fullmatch(user) or value.startswith("#") or _DOMAIN.search(value):
             continue  # "ticket : #INC0048812"
         # "jan / Geheim#12" needs a symbol; "admin / Pl3sk-Beh33r", "jan@x.be - Velo2026" not
-        known_user = match.group("sep") != ":" and _LOGIN_USER.fullmatch(user)
+        known_user = match.group("sep") not in (":", "::") and _LOGIN_USER.fullmatch(user)
         if _looks_like_secret(value) and (known_user or _STRONG.fullmatch(value)):
             start = match.start("secret")
             spans.append(SecretSpan(start, start + len(value), "password"))
@@ -579,6 +670,12 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
         if count >= MAX_ANNOUNCEMENTS:
             break  # a flood of "password" words: the first ones decide, the time stays bounded
         spans.extend(_announced_secrets(text, match))
+    for count, match in enumerate(_FOLLOW_UP.finditer(text, lower)):
+        if count >= MAX_ANNOUNCEMENTS:
+            break
+        follow_up = _follow_up_secret(text, match)
+        if follow_up:
+            spans.append(follow_up)
     for match in _SECRET_BEFORE_WORD.finditer(text, lower):
         value = text[match.start("secret") : match.end("secret")]
         if _looks_like_secret(value):
