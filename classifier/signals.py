@@ -391,7 +391,8 @@ _STOP_VALUE = frozenset(
     """de het een van voor en of is in op te je jij u uw mijn ons onze the a an of for and or to my
     your our is in on la le les un une des du de et ou pour mon ma mes notre votre est dans sur
     that dat die this dit ce cette qui wie welke which was it dit zijn were are been have heb
-    hebben niet geen no pas plus nog still nu now toujours also ook aussi mais maar but""".split()
+    hebben niet geen no pas plus nog still nu now toujours also ook aussi mais maar but
+    celui celle ceux dezelfde hetzelfde zelfde same même""".split()
 )
 
 
@@ -440,7 +441,11 @@ _LINKED_WORD = re.compile(
     r"^(?P<pre>[^\n.,;:!?=]{0,50}?)(?::\s{0,3}|=[ \t]{0,3}|[ \t]-{1,2}>?[ \t]{1,3}|"
     r"(?<=[ \t])(?:is|est|c'est|was|blijft|reste)[ \t]+)"
     r"(?:(?:just|gewoon|simpelweg|simplement|maintenant|nu|now|dus|donc|toujours|still)[ \t]+)?"
-    r"(?P<v>[^\W\d_][\w-]{4,39})(?=[\s.,;!?)(]|$)"
+    r"(?P<v>[^\W\d_][\w-]{4,39}(?:[!#$%&*@+]{1,3}(?![\w-]))?)(?=[\s.,;!?)(]|$)"
+)
+_EARLIER_LINK = re.compile(
+    r"(?<![\w'])(?:is|est|c'est|was|blijft|reste)(?![\w'])"
+    r"(?!\s+(?:(?:le |la )?m[êe]me|hetzelfde|dezelfde|the same|identi))|\s-{1,2}>?\s"
 )
 _PARENTHESIS = re.compile(r"[ \t]{0,3}(?:\([^)\n]{0,40}\)[ \t]{0,3})?")
 # after a longer lead-in the word must end its clause: "... is geraniums en het werkt niet"
@@ -451,7 +456,10 @@ _LINKED_DIGITS = re.compile(
     r"^[ \t]{0,3}(?::\s{0,3}|=[ \t]{0,3}|[ \t](?:is|est|c'est|was)[ \t]+)"
     r"(?P<v>\d{6,12})(?=[\s.,;!?)]|$)"
 )
-_PARTICIPLE = re.compile(r"ge[^\W\d_]{3,}[dt]|[^\W\d_]{3,}(?:ed|é|ée|és|ées)")
+_PARTICIPLE = re.compile(
+    r"[^\W\d_]{0,8}ge[^\W\d_]{3,}[dt]|(?:be|ver|her|ont)[^\W\d_]{3,}[dt]|"
+    r"[^\W\d_]{3,}(?:ed|é|ée|és|ées)"
+)
 _DESCRIPTION = re.compile(
     r"\b(?:bevat\w*|contains?|contient|contenir|minstens|minimaal|at least|au moins|moet|"
     r"must|doit|should|zou|heeft|has|a|met een|with an?|avec une?|zonder|without|sans)\b",
@@ -557,11 +565,15 @@ def _plain_word_secret(window: str, linked: re.Match[str]) -> bool:
     """A plain word after a password word and a link is the password unless it reads as an
     account of it ("is verlopen", "is stored hashed", "=your_password_here")."""
     value = linked.group("v")
-    lower = value.lower()
+    lower = value.lower().rstrip("!#$%&*@+")
     if lower in _NOT_A_SECRET or lower in _STOP_VALUE or _PARTICIPLE.fullmatch(lower):
         return False
     if _PLACEHOLDER.fullmatch(value) or _DESCRIPTION.search(linked.group("pre")):
         return False
+    if _EARLIER_LINK.search(linked.group("pre")):
+        return False  # the first link decides: "is Fiets&Bel77 en de user is jan_ftp"
+    if window[linked.end("v") : linked.end("v") + 1] == "?":
+        return False  # a question about it: "my password is WordPress-related?"
     if _PARENTHESIS.fullmatch(linked.group("pre")):
         return True  # "wachtwoord: lapin", "paswoord (met kleine letters) is appelsien"
     return bool(_CLAUSE_END.match(window, linked.end("v")))

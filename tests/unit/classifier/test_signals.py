@@ -50,6 +50,19 @@ from classifier.signals import (
         ('{"api_key": "a8f3c2d19e7b4k"}', "a8f3c2d19e7b4k"),
         ("Authorization: Basic YWRtaW46Wm9tZXIyMDI0", "YWRtaW46Wm9tZXIyMDI0"),
         ("admin:$apr1$x9Lk2mQp$Hq1yN0bW7vTt3sZkR8eW1/", "$apr1$x9Lk2mQp$Hq1yN0bW7vTt3sZkR8eW1/"),
+        ("het paswoord van de webmail is kapstok en het werkt niet", "kapstok"),
+        ("Le mot de passe est le même qu'avant : cerisier", "cerisier"),
+        ("Beheer -> admin / Mosselen55", "Mosselen55"),
+        ("info@garage-wuyts.be - Ford1966", "Ford1966"),
+        ("Sorry, vergeten te melden: het is Kanaal*Zicht3", "Kanaal*Zicht3"),
+        ("Je l'ai changé en Noisette2025! hier soir.", "Noisette2025!"),
+        ("De code die de nieuwe hoster vraagt is Qz4!wR-77p", "Qz4!wR-77p"),
+        ("Het wachtwoord staat hieronder:\n\nKastanje_19", "Kastanje_19"),
+        ("wachtwoord: Appel_Peer (hoofdletters!)", "Appel_Peer"),
+        ("mijn paswoord is 19071984", "19071984"),
+        ("mysql -u shop -p'Vis&Friet9' shopdb", "Vis&Friet9"),
+        ("Code Wi-Fi : Salon2023Wifi", "Salon2023Wifi"),
+        ("login as: root\npassword: Kl@ver4Blad", "Kl@ver4Blad"),
     ],
 )
 def test_secret_is_found_with_its_exact_span(text, secret):
@@ -82,6 +95,21 @@ def test_private_key_block_is_one_span():
         "Mon SPF actuel : v=spf1 include:_spf.example.net ~all",
         "Too many failed login attempts from 81.82.14.3, please try again in 20 minutes.",
         "Public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx jan@laptop",
+        "DB_PASSWORD=your_password_here staat in het voorbeeld",
+        "Connection string format? mysql://USER:PASSWORD@HOST/DB",
+        "In de handleiding staat `mysql -u root -p<password>`, wat vul ik in?",
+        "Het wachtwoord bevat een €-teken, is dat een probleem?",
+        "Mijn gsm-nummer voor de 2FA sms: 0478 12 34 56",
+        "De resetlink https://mijn.example.be/reset?token=8f3a9c2e1b7d4f6a is verlopen.",
+        "Mon numéro de ticket : #INC0048812",
+        "The password is stored hashed in wp_users, so I can't read it.",
+        "Het wachtwoord voor de ftp-gebruiker is kwijtgeraakt.",
+        "Wachtwoord vergeten. Het is de derde keer deze maand!",
+        "Ik heb de PHP-versie veranderd naar 8.2 en nu geeft de site een fout.",
+        "Kortingscode ZOMER2024 werkt niet in de webshop.",
+        "Le mot de passe est celui de la facture de mars.",
+        "In de .env staat DB_PASSWORD= maar leeg, is dat normaal?",
+        "Het wachtwoord is fout en de user is jan_ftp.",
     ],
 )
 def test_talk_about_passwords_is_not_a_secret(text):
@@ -144,13 +172,12 @@ def test_generic_subjects(subject, generic):
     assert subject_is_generic(subject) is generic
 
 
-def test_secret_detection_on_the_independent_dev_set():
-    """300 fragments written apart from the corpus and from this detector (180 with secrets,
-    120 look-alikes): a regression guard on recall, precision and span coverage."""
+def _dev_set_scores(name: str) -> tuple[float, float, int, int]:
+    """Recall and precision at the fragment level, and how many found secrets are covered."""
     import json
     from pathlib import Path
 
-    path = Path(__file__).parent / "data" / "secrets_dev.jsonl"
+    path = Path(__file__).parent / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     tp = fp = fn = covered = 0
     for row in rows:
@@ -163,6 +190,36 @@ def test_secret_detection_on_the_independent_dev_set():
             fn += 1
         elif spans:
             fp += 1
-    assert tp / (tp + fn) >= 0.88
-    assert tp / (tp + fp) >= 0.98
+    return tp / (tp + fn), tp / (tp + fp), covered, tp
+
+
+def test_secret_detection_on_the_independent_dev_set():
+    """300 fragments written apart from the corpus and from this detector (180 with secrets,
+    120 look-alikes): a regression guard on recall, precision and span coverage."""
+    recall, precision, covered, tp = _dev_set_scores("secrets_dev.jsonl")
+    assert recall >= 0.94
+    assert precision >= 0.98
     assert covered == tp
+
+
+def test_secret_detection_on_the_second_dev_set():
+    """320 more fragments, written before the detector was tuned on them (160 with secrets in
+    nl, fr and en, 160 hard look-alikes: reset links, masked and placeholder passwords, order
+    and tracking numbers, hashes, public keys): recall, precision and span coverage."""
+    recall, precision, covered, tp = _dev_set_scores("secrets_dev2.jsonl")
+    assert recall >= 0.95
+    assert precision >= 0.98
+    assert covered == tp
+
+
+def test_second_dev_set_secrets_are_redacted_whole():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "secrets_dev2.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        spans = find_secrets(row["text"])
+        if row["secrets"] and spans:
+            redacted = redact(row["text"], spans)
+            assert not [secret for secret in row["secrets"] if secret in redacted]
