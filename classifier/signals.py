@@ -294,18 +294,18 @@ _PUBLIC = re.compile(r"publi(?:c|eke?|que)\W*$", re.IGNORECASE)
 # "user / secret" or "user@domain: secret" written as a pair, the secret with a digit and a symbol
 # (a lookahead, so that "kijken: jan@x.be / Tulp!2026" is tried at "jan@x.be" too)
 _CREDENTIAL_PAIR = re.compile(
-    r"(?<![\w/.+-])(?=(?P<user>[\w.+-]{2,64}+(?:@[\w.-]{2,100}+)?)"
+    r"(?<![^\s(\[,;:>\"'])(?=(?P<user>[\w.+-]{2,64}+(?:@[\w.-]{2,100}+)?)"
     r"(?:\s{0,3}(?P<sep>[/|]|::?)\s{0,3}|[ \t]{1,3}-{1,2}>?[ \t]{1,3})"
     r"(?P<secret>(?=[^\s]{0,79}[\d!#$%&*+?@^~|])[^\s\"'<>,;\\]{4,80})(?=\s|$|[,;]))"
 )
 # a strong secret shape: a letter, a digit and a symbol ("X7#kP9qL2!mR", "AB12-xy!9-KL")
 _STRONG = re.compile(
-    r"(?=[^\s]{0,79}\d)(?=[^\s]{0,79}[^\W\d_])(?=[^\s]{0,79}[!#$%&*+?@^~|=])\S{6,80}"
+    r"(?=[^\s]{0,79}\d)(?=[^\s]{0,79}[^\W\d_])(?=[^\s]{0,79}[!#$%&*+?@^~|])\S{6,80}"
 )
 # who a pair belongs to: "admin / X", "root / X", "jan@x.be - X" need no symbol in the secret
 _LOGIN_USER = re.compile(
     r"(?:admin|administrator|administrateur|beheer|beheerder|root|webmaster|user|gebruiker|"
-    r"utilisateur|login|editor|redacteur|ftp|sftp|ssh|plesk|cpanel|deploy|[\w.+-]+@[\w.-]+)",
+    r"utilisateur|login|editor|redacteur|ftp|sftp|ssh|plesk|cpanel|deploy|[\w.+-]+@[\w-]+\.[\w.-]+)",
     re.IGNORECASE,
 )
 # reference numbers written as pairs: "ticket : #INC0048812", "order / WC-2024-118273"
@@ -392,7 +392,8 @@ _STOP_VALUE = frozenset(
     your our is in on la le les un une des du de et ou pour mon ma mes notre votre est dans sur
     that dat die this dit ce cette qui wie welke which was it dit zijn were are been have heb
     hebben niet geen no pas plus nog still nu now toujours also ook aussi mais maar but
-    celui celle ceux dezelfde hetzelfde zelfde same même""".split()
+    celui celle ceux dezelfde hetzelfde zelfde same même trouwens overigens btw anyway
+    d'ailleurs""".split()
 )
 
 
@@ -415,6 +416,8 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
         return False
     if _CUT_EMAIL.fullmatch(bare) or _PLACEHOLDER.fullmatch(bare) or _DESCRIBED.search(lower):
         return False
+    if _ASSIGNMENT.match(bare):
+        return False  # "DB_USER=raad_events", "space=212": a setting, the secret is its value
     if bare.isdigit():
         return allow_digits and 4 <= len(bare) <= 8  # a PIN after "pincode", "code PIN"
     if bare.endswith("@") or bare.startswith(("/", "~", "@")) or bare.count("/") >= 2:
@@ -426,6 +429,7 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
 
 
 _QUOTES = "\"'«»“”‘’`"
+_ASSIGNMENT = re.compile(r"[A-Z][A-Z0-9_]{1,40}[=:]|[a-z_]{2,20}=")
 _CUT_EMAIL = re.compile(r"[a-z0-9._+-]+@[a-z-]*")  # case-sensitive: "info@bakkerij"
 _DESCRIBED = re.compile(r"-?(?:teken|tekens|caract[eè]re?s?|characters?|chars?|cijfers?|digits?)$")
 _HASH_WORD = re.compile(r"\b(?:md5|sha-?(?:1|256|512)?|hash|checksum|fingerprint)\b", re.I)
@@ -516,6 +520,7 @@ def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
     pin_like = bool(_PIN_WORD.search(word.group(0)))
     password_word = bool(_PASSWORD_WORD.search(word.group(0)))
     found: list[SecretSpan] = []
+    late: SecretSpan | None = None  # a plain word after a lead-in, if nothing better turns up
     if password_word:
         phrase = _QUOTED_PHRASE.match(window)
         constant = phrase and re.fullmatch(r"[A-Z][A-Z0-9_]+", phrase.group("v"))
@@ -527,7 +532,11 @@ def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
         linked = _LINKED_WORD.match(window)
         if linked and not found and _plain_word_secret(window, linked):
             start = word.end() + linked.start("v")
-            found.append(SecretSpan(start, start + len(linked.group("v")), "password"))
+            span = SecretSpan(start, start + len(linked.group("v")), "password")
+            if _PARENTHESIS.fullmatch(linked.group("pre")):
+                found.append(span)  # right after the word: "wachtwoord: lapin"
+            else:
+                late = span  # "wachtwoord van de Plesk:\nvdbroeck\nMolen#Wiek55": the latter
         digits = _LINKED_DIGITS.match(window)
         if digits and not found and not _PHONE.match(window, digits.start("v")):
             start = word.end() + digits.start("v")
@@ -558,7 +567,7 @@ def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
             found.append(SecretSpan(start, start + len(value), "password"))
             if len(found) >= (12 if backup else 3):  # an old and a new password, backup codes
                 break
-    return found
+    return found or ([late] if late else [])
 
 
 def _plain_word_secret(window: str, linked: re.Match[str]) -> bool:

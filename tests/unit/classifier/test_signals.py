@@ -63,6 +63,10 @@ from classifier.signals import (
         ("mysql -u shop -p'Vis&Friet9' shopdb", "Vis&Friet9"),
         ("Code Wi-Fi : Salon2023Wifi", "Salon2023Wifi"),
         ("login as: root\npassword: Kl@ver4Blad", "Kl@ver4Blad"),
+        # only the secret, not the settings or the user around it
+        ("De gegevens:\n\nDB_HOST=127.0.0.1\nDB_USER=shop\nDB_PASSWORD=Vla@i2024", "Vla@i2024"),
+        ("user en wachtwoord van de Plesk:\nvdbroeck\nMolen#Wiek55", "Molen#Wiek55"),
+        ("Hij gaf mij dit:\nmysql://kraak_wp2:Kr0ket!22@localhost/kraak_wp2", "Kr0ket!22"),
     ],
 )
 def test_secret_is_found_with_its_exact_span(text, secret):
