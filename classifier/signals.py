@@ -267,8 +267,9 @@ def subject_is_generic(subject: str) -> bool:
 # same sentence ("le mot de passe root est : X", "the transfer code, it is: X", "login jan / X").
 _SECRET_WORD = Caseless(
     r"(?:pas{1,2}w(?:or|ro|r|o)?[dt]s?|passcode|passphrase|\bpwd\b|\bpw\b|\bpass\b|\bpasw\b|"
-    r"wachtwoo?r?d\w*|paswoor?[dt]\w*|passwoord\w*|\bww\b|"
-    r"mots? de pass?e?|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|\bsecret\b|\btoken\b|\bjeton\b|"
+    r"wachtwoo?r?d\w*|paswoor?[dt]\w*|passwoord\w*|\bww\b|w8woord|wachtzin|\bp/w\b|"
+    r"mots?[ -]?de[ -]?pass?e?|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|"
+    r"\bsecret\b|\btoken\b|\bjeton\b|"
     r"api[ _-]?key|(?:secret|access|private|license|licence|product|wpa|wifi|wi-fi|network)"
     r"[ _-]?key\b|(?<!hardware )(?<!usb )(?<!security )\bkey\s*[:=]|"
     r"cl[ée] (?:api|secr[eè]te|wpa|wi-?fi)|sleutel|(?:wi-?fi|wlan|wpa2?)[ -]?code|"
@@ -289,7 +290,9 @@ _WINDOW = 90  # characters after the announcing word that may hold the secret
 _WINDOW_END = re.compile(r"\n\s*\n")  # a secret may follow in the next sentence, not paragraph
 _CANDIDATE = re.compile(r"[^\s\"'«»“”‘’`()\[\]<>,;=:][^\s\"'«»“”‘’`()\[\]<>,;]{3,79}")
 _PIN_WORD = re.compile(r"pin|code|ontgrendel|unlock|déverrouill|2fa", re.IGNORECASE)
-_PASSWORD_WORD = re.compile(r"pass|wacht|paswoord|mdp|mot de passe|\bww\b|\bpw", re.IGNORECASE)
+_PASSWORD_WORD = re.compile(
+    r"pass|wacht|paswoord|w8woord|mdp|mots?[ -]?de[ -]?pass|\bww\b|\bpw|\bp/w", re.IGNORECASE
+)
 _PUBLIC = re.compile(r"publi(?:c|eke?|que)\W*$", re.IGNORECASE)
 # "user / secret" or "user@domain: secret" written as a pair, the secret with a digit and a symbol
 # (a lookahead, so that "kijken: jan@x.be / Tulp!2026" is tried at "jan@x.be" too)
@@ -325,7 +328,8 @@ _CODE_SECRET = re.compile(
     r"(?:define\s*\(\s*['\"][A-Z_]{0,20}(?:PASSWORD|KEY|SALT|SECRET)[A-Z_]{0,20}['\"]\s*,\s*|"
     r"['\"][a-z]{0,12}_?(?:password|passwd|pass|pwd|secret|"
     r"api[_-]?key|token|auth[_-]?token|access[_-]?token)['\"]\s*(?:=>|:|=)\s*|"
-    r"\$\w{0,20}(?:pass|pwd|password|secret|token)\w{0,10}\s*=\s*)"
+    r"\$\w{0,20}(?:pass|pwd|password|secret|token)\w{0,10}\s*=\s*|"
+    r"\b[a-z][a-z0-9]{0,15}_(?:pass|passwd|password|pwd|secret|token)\s{0,3}[=:]\s{0,3})"
     r"['\"](?P<secret>[^'\"\n]{3,200})['\"]",
     re.IGNORECASE,
 )
@@ -382,7 +386,7 @@ _NOT_SECRET_SHAPE = re.compile(
     r"1password|lastpass|bitwarden|keepass\w*|dashlane|\*+|x{4,}|•+|2fa\S*|"
     r"[a-z0-9._+-]+@[a-z0-9-]+\.[a-z0-9.-]*|"
     r"[\w-]+\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip|exe|dmg)|"
-    r"ssh-(?:rsa|ed25519|dss|ecdsa)\S*|v?\d+(?:\.\d+)+\w*|\d+(?:[/:-]\d+)+|[1-5]\d\d-\w+|v=\w+.*|\S*::\S*|\d+(?:st|nd|rd|th|e|de|ste|ème)|"
+    r"ssh-(?:rsa|ed25519|dss|ecdsa)\S*|v?\d+(?:\.\d+)+\w*|\d{4}-\d\d-\d\d[t\s]\d\d:\d\d\S*|\d+(?:[/:-]\d+)+|[1-5]\d\d-\w+|v=\w+.*|\S*::\S*|\d+(?:st|nd|rd|th|e|de|ste|ème)|"
     r"(?:php|mysql|http|https|ipv[46]|utf|win|windows|mac|macos|ios|android|office|ubuntu|debian|"
     r"centos|wp|joomla|drupal|outlook|iphone|galaxy|pixel)[\d.]+(?:-\w+)?",
     re.IGNORECASE,

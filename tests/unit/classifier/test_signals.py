@@ -67,6 +67,11 @@ from classifier.signals import (
         ("De gegevens:\n\nDB_HOST=127.0.0.1\nDB_USER=shop\nDB_PASSWORD=Vla@i2024", "Vla@i2024"),
         ("user en wachtwoord van de Plesk:\nvdbroeck\nMolen#Wiek55", "Molen#Wiek55"),
         ("Hij gaf mij dit:\nmysql://kraak_wp2:Kr0ket!22@localhost/kraak_wp2", "Kr0ket!22"),
+        ("P/W: Tijger88", "Tijger88"),
+        ("motdepasse=Bruges2020", "Bruges2020"),
+        ('smtp_pass = "Postduif44"', "Postduif44"),
+        ("w8woord is Kortrijk8500", "Kortrijk8500"),
+        ("> Op 3 mei schreef Jan:\n> wachtwoord: Meikever#12\n> groeten", "Meikever#12"),
     ],
 )
 def test_secret_is_found_with_its_exact_span(text, secret):
@@ -114,6 +119,8 @@ def test_private_key_block_is_one_span():
         "Le mot de passe est celui de la facture de mars.",
         "In de .env staat DB_PASSWORD= maar leeg, is dat normaal?",
         "Het wachtwoord is fout en de user is jan_ftp.",
+        "Password changed on 2024-03-12T14:22:05Z according to the audit log.",
+        "Mijn klantnummer: KL-20481 / factuur: F-2024-0021",
     ],
 )
 def test_talk_about_passwords_is_not_a_secret(text):
