@@ -234,3 +234,46 @@ def test_second_dev_set_secrets_are_redacted_whole():
         if row["secrets"] and spans:
             redacted = redact(row["text"], spans)
             assert not [secret for secret in row["secrets"] if secret in redacted]
+
+
+def test_secret_word_lookahead_lists_every_first_letter():
+    """The quick-skip lookahead of _SECRET_WORD must admit every letter an alternative can start
+    with, or announcing words would silently go unseen."""
+    import re._constants as c
+    import re._parser as parser
+
+    from classifier.signals import _SECRET_WORD, _SECRET_WORD_FIRST
+
+    def firsts(items) -> tuple[set[str], bool]:
+        out: set[str] = set()
+        for op, av in items:
+            if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue
+            if op is c.LITERAL:
+                return out | {chr(av)}, False
+            if op is c.IN:
+                for kind, arg in av:
+                    assert kind in (c.LITERAL, c.RANGE), kind
+                    chars = [arg] if kind is c.LITERAL else range(arg[0], arg[1] + 1)
+                    out |= {chr(ch) for ch in chars}
+                return out, False
+            if op is c.SUBPATTERN:
+                found, empty = firsts(av[-1])
+            elif op is c.BRANCH:
+                results = [firsts(branch) for branch in av[1]]
+                found = set().union(*(r[0] for r in results))
+                empty = any(r[1] for r in results)
+            else:
+                assert op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT), op
+                found, empty = firsts(av[2])
+                empty = empty or av[0] == 0
+            out |= found
+            if not empty:
+                return out, False
+        return out, True
+
+    pattern = _SECRET_WORD.fast.pattern
+    body = pattern[pattern.index("])") + 2 :]  # the pattern after the lookahead
+    letters, can_be_empty = firsts(list(parser.parse(body)))
+    assert not can_be_empty
+    assert letters <= set(_SECRET_WORD_FIRST)
