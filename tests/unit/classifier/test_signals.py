@@ -50,6 +50,28 @@ from classifier.signals import (
         ('{"api_key": "a8f3c2d19e7b4k"}', "a8f3c2d19e7b4k"),
         ("Authorization: Basic YWRtaW46Wm9tZXIyMDI0", "YWRtaW46Wm9tZXIyMDI0"),
         ("admin:$apr1$x9Lk2mQp$Hq1yN0bW7vTt3sZkR8eW1/", "$apr1$x9Lk2mQp$Hq1yN0bW7vTt3sZkR8eW1/"),
+        ("het paswoord van de webmail is kapstok en het werkt niet", "kapstok"),
+        ("Le mot de passe est le même qu'avant : cerisier", "cerisier"),
+        ("Beheer -> admin / Mosselen55", "Mosselen55"),
+        ("info@garage-wuyts.be - Ford1966", "Ford1966"),
+        ("Sorry, vergeten te melden: het is Kanaal*Zicht3", "Kanaal*Zicht3"),
+        ("Je l'ai changé en Noisette2025! hier soir.", "Noisette2025!"),
+        ("De code die de nieuwe hoster vraagt is Qz4!wR-77p", "Qz4!wR-77p"),
+        ("Het wachtwoord staat hieronder:\n\nKastanje_19", "Kastanje_19"),
+        ("wachtwoord: Appel_Peer (hoofdletters!)", "Appel_Peer"),
+        ("mijn paswoord is 19071984", "19071984"),
+        ("mysql -u shop -p'Vis&Friet9' shopdb", "Vis&Friet9"),
+        ("Code Wi-Fi : Salon2023Wifi", "Salon2023Wifi"),
+        ("login as: root\npassword: Kl@ver4Blad", "Kl@ver4Blad"),
+        # only the secret, not the settings or the user around it
+        ("De gegevens:\n\nDB_HOST=127.0.0.1\nDB_USER=shop\nDB_PASSWORD=Vla@i2024", "Vla@i2024"),
+        ("user en wachtwoord van de Plesk:\nvdbroeck\nMolen#Wiek55", "Molen#Wiek55"),
+        ("Hij gaf mij dit:\nmysql://kraak_wp2:Kr0ket!22@localhost/kraak_wp2", "Kr0ket!22"),
+        ("P/W: Tijger88", "Tijger88"),
+        ("motdepasse=Bruges2020", "Bruges2020"),
+        ('smtp_pass = "Postduif44"', "Postduif44"),
+        ("w8woord is Kortrijk8500", "Kortrijk8500"),
+        ("> Op 3 mei schreef Jan:\n> wachtwoord: Meikever#12\n> groeten", "Meikever#12"),
     ],
 )
 def test_secret_is_found_with_its_exact_span(text, secret):
@@ -82,6 +104,23 @@ def test_private_key_block_is_one_span():
         "Mon SPF actuel : v=spf1 include:_spf.example.net ~all",
         "Too many failed login attempts from 81.82.14.3, please try again in 20 minutes.",
         "Public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx jan@laptop",
+        "DB_PASSWORD=your_password_here staat in het voorbeeld",
+        "Connection string format? mysql://USER:PASSWORD@HOST/DB",
+        "In de handleiding staat `mysql -u root -p<password>`, wat vul ik in?",
+        "Het wachtwoord bevat een €-teken, is dat een probleem?",
+        "Mijn gsm-nummer voor de 2FA sms: 0478 12 34 56",
+        "De resetlink https://mijn.example.be/reset?token=8f3a9c2e1b7d4f6a is verlopen.",
+        "Mon numéro de ticket : #INC0048812",
+        "The password is stored hashed in wp_users, so I can't read it.",
+        "Het wachtwoord voor de ftp-gebruiker is kwijtgeraakt.",
+        "Wachtwoord vergeten. Het is de derde keer deze maand!",
+        "Ik heb de PHP-versie veranderd naar 8.2 en nu geeft de site een fout.",
+        "Kortingscode ZOMER2024 werkt niet in de webshop.",
+        "Le mot de passe est celui de la facture de mars.",
+        "In de .env staat DB_PASSWORD= maar leeg, is dat normaal?",
+        "Het wachtwoord is fout en de user is jan_ftp.",
+        "Password changed on 2024-03-12T14:22:05Z according to the audit log.",
+        "Mijn klantnummer: KL-20481 / factuur: F-2024-0021",
     ],
 )
 def test_talk_about_passwords_is_not_a_secret(text):
@@ -144,13 +183,12 @@ def test_generic_subjects(subject, generic):
     assert subject_is_generic(subject) is generic
 
 
-def test_secret_detection_on_the_independent_dev_set():
-    """300 fragments written apart from the corpus and from this detector (180 with secrets,
-    120 look-alikes): a regression guard on recall, precision and span coverage."""
+def _dev_set_scores(name: str) -> tuple[float, float, int, int]:
+    """Recall and precision at the fragment level, and how many found secrets are covered."""
     import json
     from pathlib import Path
 
-    path = Path(__file__).parent / "data" / "secrets_dev.jsonl"
+    path = Path(__file__).parent / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     tp = fp = fn = covered = 0
     for row in rows:
@@ -163,6 +201,79 @@ def test_secret_detection_on_the_independent_dev_set():
             fn += 1
         elif spans:
             fp += 1
-    assert tp / (tp + fn) >= 0.88
-    assert tp / (tp + fp) >= 0.98
+    return tp / (tp + fn), tp / (tp + fp), covered, tp
+
+
+def test_secret_detection_on_the_independent_dev_set():
+    """300 fragments written apart from the corpus and from this detector (180 with secrets,
+    120 look-alikes): a regression guard on recall, precision and span coverage."""
+    recall, precision, covered, tp = _dev_set_scores("secrets_dev.jsonl")
+    assert recall >= 0.94
+    assert precision >= 0.98
     assert covered == tp
+
+
+def test_secret_detection_on_the_second_dev_set():
+    """320 more fragments, written before the detector was tuned on them (160 with secrets in
+    nl, fr and en, 160 hard look-alikes: reset links, masked and placeholder passwords, order
+    and tracking numbers, hashes, public keys): recall, precision and span coverage."""
+    recall, precision, covered, tp = _dev_set_scores("secrets_dev2.jsonl")
+    assert recall >= 0.95
+    assert precision >= 0.98
+    assert covered == tp
+
+
+def test_second_dev_set_secrets_are_redacted_whole():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "secrets_dev2.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        spans = find_secrets(row["text"])
+        if row["secrets"] and spans:
+            redacted = redact(row["text"], spans)
+            assert not [secret for secret in row["secrets"] if secret in redacted]
+
+
+def test_secret_word_lookahead_lists_every_first_letter():
+    """The quick-skip lookahead of _SECRET_WORD must admit every letter an alternative can start
+    with, or announcing words would silently go unseen."""
+    import re._constants as c
+    import re._parser as parser
+
+    from classifier.signals import _SECRET_WORD, _SECRET_WORD_FIRST
+
+    def firsts(items) -> tuple[set[str], bool]:
+        out: set[str] = set()
+        for op, av in items:
+            if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue
+            if op is c.LITERAL:
+                return out | {chr(av)}, False
+            if op is c.IN:
+                for kind, arg in av:
+                    assert kind in (c.LITERAL, c.RANGE), kind
+                    chars = [arg] if kind is c.LITERAL else range(arg[0], arg[1] + 1)
+                    out |= {chr(ch) for ch in chars}
+                return out, False
+            if op is c.SUBPATTERN:
+                found, empty = firsts(av[-1])
+            elif op is c.BRANCH:
+                results = [firsts(branch) for branch in av[1]]
+                found = set().union(*(r[0] for r in results))
+                empty = any(r[1] for r in results)
+            else:
+                assert op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT), op
+                found, empty = firsts(av[2])
+                empty = empty or av[0] == 0
+            out |= found
+            if not empty:
+                return out, False
+        return out, True
+
+    pattern = _SECRET_WORD.fast.pattern
+    body = pattern[pattern.index("])") + 2 :]  # the pattern after the lookahead
+    letters, can_be_empty = firsts(list(parser.parse(body)))
+    assert not can_be_empty
+    assert letters <= set(_SECRET_WORD_FIRST)
