@@ -6,6 +6,7 @@ import pytest
 
 from classifier.signals import (
     REDACTED,
+    count_added_sentences,
     count_second_issue_cues,
     count_steps_cues,
     detect_signals,
@@ -146,6 +147,13 @@ def test_second_request_cues_in_three_languages(text):
 def test_no_second_request_cue_in_a_single_issue():
     assert count_second_issue_cues("De site geeft een fout 500 sinds de update.") == 0
     assert count_second_issue_cues("Le site affiche une erreur 500 depuis ce matin.") == 0
+
+
+def test_sentences_that_open_with_and_or_also_are_counted():
+    assert count_added_sentences("De site is traag. En kan de factuur naar de vzw?") == 1
+    assert count_added_sentences("Le site est en panne.\nEt je souhaite résilier l'option.") == 1
+    assert count_added_sentences("Site down since 9.  Also: how do I add a user?") == 1
+    assert count_added_sentences("Site en mail zijn plat, ook de FTP en de webmail.") == 0
 
 
 def test_questions_are_counted_per_paragraph():
