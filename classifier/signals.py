@@ -752,10 +752,24 @@ def redact(text: str, spans: list[SecretSpan] | None = None) -> str:
 _SECOND_ISSUE = Caseless(
     r"\b(?:ook nog|nog iets|nog een (?:vraag|vraagje|ander|probleem)|daarnaast|verder nog|"
     r"los daarvan|tweede (?:vraag|punt|probleem)|andere vraag|en nog|ps\b|p\.s\.|"
+    r"nu ik (?:jullie|u|je) toch|als (?:ik|ge|je|jullie) toch bezig|tussendoor|daarbovenop|"
+    r"trouwens|apart daarvan|aparte vraag|"
+    r"iets anders|ander punt|(?:twee|drie|paar|enkele) (?:dingen|dingetjes|vragen|vraagjes|zaken)|"
     r"also|another (?:question|issue|thing)|separate(?:ly)?|on another note|unrelated|"
-    r"second(?:ly)? |by the way|btw|while i'm at it|"
+    r"second(?:ly)? |by the way|btw|while i'm at it|while i have you|while i'm here|"
+    r"one more (?:thing|question)|oh and|additionally|in addition|on a different note|"
+    r"(?:two|three|a few|a couple of) (?:things|questions|requests)|"
     r"autre (?:question|chose|problème)|par ailleurs|aussi|en plus|deuxième|"
-    r"sans rapport|petite question)\b",
+    r"sans rapport|petite question|tant que j['’]y suis|pendant que j['’]y suis|"
+    r"tant qu['’]on y est|j['’]en profite|par la même occasion|d['’]autre part|"
+    r"encore une (?:question|chose)|(?:deux|trois|quelques) (?:choses|questions|demandes))\b",
+)
+# A sentence or line that opens with "and"/"also": how a second request is usually tacked on
+# ("En kan de factuur ...", "Et je souhaite ...", "Also, ...", "Ook: ...").
+_ADDED_SENTENCE = Caseless(
+    r"(?m)(?:^[ \t]{0,8}|[.!?][ \t]{1,4})(?:en|et|and|ook|aussi|also|verder|bovendien|daarnaast|"
+    r"également|"
+    r"de plus|in addition)\b"
 )
 _ENUMERATION = re.compile(r"^\s*(?:\d[.)]|[-*•])\s+\S", re.MULTILINE)
 
@@ -764,6 +778,10 @@ def count_second_issue_cues(text: str, lower: str | None = None) -> int:
     return sum(1 for _ in _SECOND_ISSUE.finditer(text, lower)) + min(
         3, sum(1 for _ in _ENUMERATION.finditer(text))
     )
+
+
+def count_added_sentences(text: str, lower: str | None = None) -> int:
+    return sum(1 for _ in _ADDED_SENTENCE.finditer(text, lower))
 
 
 # ---------------------------------------------------------------- all signals of a ticket
@@ -782,6 +800,8 @@ class Signals:
     second_issue_cues: int = 0
     paragraphs: int = 0
     questions: int = 0
+    question_paragraphs: int = 0
+    added_sentences: int = 0
 
     @property
     def has_server_or_domain(self) -> bool:
@@ -809,6 +829,8 @@ class Signals:
             "sig_second_issue": min(3.0, float(self.second_issue_cues)) / 3,
             "sig_paragraphs": min(6.0, float(self.paragraphs)) / 6,
             "sig_questions": min(4.0, float(self.questions)) / 4,
+            "sig_question_paragraphs": min(3.0, float(self.question_paragraphs)) / 3,
+            "sig_added_sentences": min(3.0, float(self.added_sentences)) / 3,
         }
 
 
@@ -830,4 +852,6 @@ def detect_signals(ticket: CleanTicket) -> Signals:
         second_issue_cues=count_second_issue_cues(ticket.own),
         paragraphs=sum(1 for part in ticket.own.split("\n\n") if len(part.split()) >= 4),
         questions=ticket.own.count("?"),
+        question_paragraphs=sum(1 for part in ticket.own.split("\n\n") if "?" in part),
+        added_sentences=count_added_sentences(ticket.own),
     )

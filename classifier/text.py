@@ -150,8 +150,18 @@ def _looks_like_header(lines: list[str], index: int) -> bool:
     return any(_HEADER_FIELD.match(f) for f in following)
 
 
+# A line under the signature that the customer still wrote themselves: a postscript
+# ("PS: ...", "P.S.", "N.B.", "Oh and ...", "Nog iets: ..."), often a second question.
+_POSTSCRIPT = re.compile(
+    r"^\s*(?:p\.?\s?p?\.?\s?s\b\.?|n\.\s?b\.|nb\s*:|o ja\b|oh ja\b|oja\b|en nog iets\b|nog iets\b|"
+    r"oh,? and\b|and one more\b|one more thing\b|ah oui\b|autre chose\b|encore une chose\b)",
+    re.IGNORECASE,
+)
+
+
 def strip_signature(own: str) -> str:
-    """Cut the sign-off, signature and legal disclaimer under the customer's own words."""
+    """Cut the sign-off, signature and legal disclaimer under the customer's own words; a
+    postscript under the signature is the customer's own words again and is kept."""
     lines = own.split("\n")
     for index, line in enumerate(lines):
         if index == 0 or len(line) > 80:
@@ -159,8 +169,27 @@ def strip_signature(own: str) -> str:
         if _SIGN_OFF.match(line) or _DISCLAIMER.match(line):
             kept = "\n".join(lines[:index]).strip()
             if kept:
-                return kept
+                postscript = _postscript(lines[index + 1 :])
+                return f"{kept}\n\n{postscript}" if postscript else kept
     return own
+
+
+def _postscript(lines: list[str]) -> str:
+    """The postscript among the lines under a sign-off: from a PS-like line up to a blank line,
+    a disclaimer or a new sign-off."""
+    for index, line in enumerate(lines):
+        if _DISCLAIMER.match(line):
+            return ""
+        if _POSTSCRIPT.match(line):
+            kept: list[str] = []
+            for following in lines[index:]:
+                if not following.strip() and kept:
+                    break
+                if _DISCLAIMER.match(following) or (kept and _SIGN_OFF.match(following)):
+                    break
+                kept.append(following)
+            return "\n".join(kept).strip()
+    return ""
 
 
 RAW_FACTOR = 3  # raw characters read per character classified (HTML and quotes are verbose)

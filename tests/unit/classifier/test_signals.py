@@ -6,7 +6,10 @@ import pytest
 
 from classifier.signals import (
     REDACTED,
+    count_added_sentences,
+    count_second_issue_cues,
     count_steps_cues,
+    detect_signals,
     find_domains,
     find_error_texts,
     find_ips,
@@ -15,6 +18,7 @@ from classifier.signals import (
     redact,
     subject_is_generic,
 )
+from classifier.text import clean_ticket
 
 
 @pytest.mark.parametrize(
@@ -162,6 +166,43 @@ def test_steps_tried_cues():
     assert count_steps_cues("I already cleared the cache and tried another browser.") >= 2
     assert count_steps_cues("J'ai déjà redémarré le PC.") >= 1
     assert count_steps_cues("Since I updated WooCommerce the shop is broken.") == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nu ik jullie toch aan de lijn heb: mag de factuur op naam van de bv?",
+        "Als ik toch bezig ben, kunnen jullie de PHP-versie aanpassen?",
+        "Tant que j'y suis, pouvez-vous renvoyer la facture ?",
+        "J’en profite pour demander un devis.",
+        "While I have you: how do I add a user to the panel?",
+        "Oh and one more thing, is the office open on Monday?",
+    ],
+)
+def test_second_request_cues_in_three_languages(text):
+    assert count_second_issue_cues(text) >= 1
+
+
+def test_no_second_request_cue_in_a_single_issue():
+    assert count_second_issue_cues("De site geeft een fout 500 sinds de update.") == 0
+    assert count_second_issue_cues("Le site affiche une erreur 500 depuis ce matin.") == 0
+
+
+def test_sentences_that_open_with_and_or_also_are_counted():
+    assert count_added_sentences("De site is traag. En kan de factuur naar de vzw?") == 1
+    assert count_added_sentences("Le site est en panne.\nEt je souhaite résilier l'option.") == 1
+    assert count_added_sentences("Site down since 9.  Also: how do I add a user?") == 1
+    assert count_added_sentences("Site en mail zijn plat, ook de FTP en de webmail.") == 0
+
+
+def test_questions_are_counted_per_paragraph():
+    ticket = clean_ticket(
+        "Twee vragen",
+        "Hoe maak ik een alias aan? Waar staat dat?\n\nEn klopt de factuur van mei?",
+        8000,
+    )
+    signals = detect_signals(ticket)
+    assert (signals.questions, signals.question_paragraphs) == (3, 2)
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,24 @@ def test_disclaimer_and_device_footer_are_stripped():
     assert strip_signature("Site down\nEnvoyé de mon iPhone") == "Site down"
 
 
+def test_postscript_under_the_signature_is_kept_as_own_words():
+    text = (
+        "De site geeft een fout 500.\nGroeten,\nPaul Dirix\nMarkt 12, Hasselt\n\n"
+        "PS: wanneer komt de nieuwe factuur?"
+    )
+    assert strip_signature(text) == (
+        "De site geeft een fout 500.\n\nPS: wanneer komt de nieuwe factuur?"
+    )
+    en = "Site down.\nThanks,\nKate\n\nOh and one more: do you do discounts?"
+    assert strip_signature(en).endswith("Oh and one more: do you do discounts?")
+
+
+def test_signature_lines_and_disclaimers_are_not_a_postscript():
+    assert strip_signature("Mailbox vol.\nMvg\nJan\nPSV-supporter") == "Mailbox vol."
+    text = "Site down.\nRegards,\nAnn\n\nThis e-mail is confidential.\nPS: not ours"
+    assert strip_signature(text) == "Site down."
+
+
 def test_html_is_turned_into_text_and_plain_text_is_left_alone():
     html = "<div>Beste,<br>de site&nbsp;is <b>traag</b></div><style>p{color:red}</style>"
     assert normalize(html_to_text(html)) == "Beste,\nde site is traag"
