@@ -46,6 +46,7 @@ VALID_PRIORITIES: dict[str, tuple[str, ...]] = {
 FAILURE_PRIORITIES = ("P1", "P2", "P3")
 # Libraries whose version must match the one the artifact was fitted with.
 PINNED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "spacy")
+BINARY_HEADS = ("multi_issue", "error_given", "steps_given", "ip_needed", "subject_ok")
 # The heads that read the ticket's feature matrix (subject_ok reads the subject's).
 X_HEADS = ("category", "priority", "multi_issue", "error_given", "steps_given", "ip_needed")
 
@@ -95,6 +96,23 @@ def topic_features(p_category: np.ndarray, p_priority: np.ndarray, weight: float
     )
 
 
+@dataclass(frozen=True)
+class TicketProbabilities:
+    """One ticket's probabilities as Python floats (the per-ticket logic does dozens of scalar
+    operations, several times slower on numpy scalars); category and priority in the guide's
+    label order, with the indices of their three likeliest labels."""
+
+    category: list[float]
+    priority: list[float]
+    category_rank: list[int]
+    priority_rank: list[int]
+    multi_issue: float
+    error_given: float
+    steps_given: float
+    ip_needed: float
+    subject_ok: float
+
+
 def _decide(probability: float, auto: float, suggest: float) -> str:
     if probability >= auto:
         return "auto"
@@ -103,7 +121,7 @@ def _decide(probability: float, auto: float, suggest: float) -> str:
     return "review"
 
 
-def joint_decode(p_category: np.ndarray, p_priority: np.ndarray) -> tuple[str, str]:
+def joint_decode(p_category: Sequence[float], p_priority: Sequence[float]) -> tuple[str, str]:
     """The most likely (category, priority) pair the guide allows."""
     best, best_score = ("product_usage", "P4"), -1.0
     for ci, category in enumerate(CATEGORIES):
@@ -378,6 +396,14 @@ class TicketClassifier:
         n_features = self.heads["category"].weights.shape[0]
         self.stacked = StackedHeads(self.heads, X_HEADS, n_features)
         self.topic_weights = self.heads["multi_issue"].weights[n_features:]
+        # explanation weights per head and label (rows of the coefficients, no copies)
+        self.term_weights = {
+            head: {
+                label: coef[i] if coef.shape[0] > 1 else coef[0]
+                for i, label in enumerate(self.heads[head].classes.tolist())
+            }
+            for head, coef in fitted.coefficients.items()
+        }
 
     @property
     def version(self) -> str:
@@ -461,12 +487,26 @@ class TicketClassifier:
             return []
         analyses = self.analyzer.analyze(tickets)
         raw = self.probabilities(analyses)
+        rows = self._rows(raw)
         return [
-            self._prediction(
-                ticket, analysis, {k: v[i] for k, v in raw.items() if k != "_x"}, raw["_x"], i
-            )
-            for i, (ticket, analysis) in enumerate(zip(tickets, analyses, strict=True))
+            self._prediction(ticket, analysis, p, raw["_x"], i)
+            for i, (ticket, analysis, p) in enumerate(zip(tickets, analyses, rows, strict=True))
         ]
+
+    def _rows(self, raw: dict[str, Any]) -> list[TicketProbabilities]:
+        """Each ticket's probabilities as Python floats, categories and priorities in the
+        guide's order, with their ranking (argsort over the batch at once)."""
+        p_cat = ordered_columns(raw["category"], self.heads["category"].classes, CATEGORIES)
+        p_pri = ordered_columns(raw["priority"], self.heads["priority"].classes, PRIORITIES)
+        columns = zip(
+            p_cat.tolist(),
+            p_pri.tolist(),
+            np.argsort(-p_cat, axis=1)[:, :3].tolist(),
+            np.argsort(-p_pri, axis=1)[:, :3].tolist(),
+            *(raw[name].tolist() for name in BINARY_HEADS),
+            strict=True,
+        )
+        return [TicketProbabilities(*values) for values in columns]
 
     def probabilities(self, analyses: Sequence[Analysis]) -> dict[str, Any]:
         """Every head's probabilities for analysed tickets (also used by evaluation)."""
@@ -504,11 +544,10 @@ class TicketClassifier:
         }
 
     def _prediction(
-        self, ticket: Ticket, analysis: Analysis, p: dict[str, Any], x: Any, row: int
+        self, ticket: Ticket, analysis: Analysis, p: TicketProbabilities, x: Any, row: int
     ) -> Prediction:
         thresholds = self.fitted.thresholds
-        p_cat = ordered_columns(p["category"], self.heads["category"].classes, CATEGORIES)
-        p_pri = ordered_columns(p["priority"], self.heads["priority"].classes, PRIORITIES)
+        p_cat, p_pri = p.category, p.priority
         category, priority = joint_decode(p_cat, p_pri)
         p_urgent = float(p_pri[0] + p_pri[1])
         urgent = p_urgent >= self.urgent_threshold
@@ -517,11 +556,11 @@ class TicketClassifier:
             category = "infrastructure"
             priority = "P1" if p_pri[0] > p_pri[1] else "P2"
         cut = thresholds.binary
-        multi_issue = bool(p["multi_issue"] >= cut.get("multi_issue", 0.5))
-        error_given = bool(p["error_given"] >= cut.get("error_given", 0.5))
-        steps_given = bool(p["steps_given"] >= cut.get("steps_given", 0.5))
-        ip_needed = bool(p["ip_needed"] >= cut.get("ip_needed", 0.5))
-        subject_ok = bool(p["subject_ok"] >= cut.get("subject_ok", 0.5))
+        multi_issue = bool(p.multi_issue >= cut.get("multi_issue", 0.5))
+        error_given = bool(p.error_given >= cut.get("error_given", 0.5))
+        steps_given = bool(p.steps_given >= cut.get("steps_given", 0.5))
+        ip_needed = bool(p.ip_needed >= cut.get("ip_needed", 0.5))
+        subject_ok = bool(p.subject_ok >= cut.get("subject_ok", 0.5))
         missing = guide_missing_info(
             category,
             priority,
@@ -531,27 +570,29 @@ class TicketClassifier:
             ip_needed=ip_needed,
             subject_ok=subject_ok,
         )
+        # The output models are built without validation (model_construct): every value is
+        # made here, from Python types, and validating ~20 fields cost 30 us a ticket.
         secrets = [
-            SecretSpanOut(field="subject", start=s.start, end=s.end, kind=s.kind)  # type: ignore[arg-type]
+            SecretSpanOut.model_construct(field="subject", start=s.start, end=s.end, kind=s.kind)
             for s in analysis.subject_secrets
         ] + [
-            SecretSpanOut(field="body", start=s.start, end=s.end, kind=s.kind)  # type: ignore[arg-type]
+            SecretSpanOut.model_construct(field="body", start=s.start, end=s.end, kind=s.kind)
             for s in analysis.body_secrets
         ]
         confidence = {
             "category": round(float(p_cat[CATEGORIES.index(category)]), 4),
             "priority": round(float(p_pri[PRIORITIES.index(priority)]), 4),
-            "multi_issue": round(float(max(p["multi_issue"], 1 - p["multi_issue"])), 4),
+            "multi_issue": round(float(max(p.multi_issue, 1 - p.multi_issue)), 4),
             "contains_password": 1.0,
             "missing_info": round(
                 float(
                     min(
                         max(q, 1 - q)
                         for q in (
-                            p["error_given"],
-                            p["steps_given"],
-                            p["ip_needed"],
-                            p["subject_ok"],
+                            p.error_given,
+                            p.steps_given,
+                            p.ip_needed,
+                            p.subject_ok,
                         )
                     )
                 ),
@@ -577,8 +618,8 @@ class TicketClassifier:
         if urgent:
             decision["priority"] = "review"
         contains_password = bool(secrets)
-        issues = _issues_found(category, analysis, p_cat) if multi_issue else None
-        return Prediction(
+        issues = _issues_found(category, analysis, np.asarray(p_cat)) if multi_issue else None
+        return Prediction.model_construct(
             id=ticket.id or f"t-{uuid.uuid4().hex[:12]}",
             category=category,  # type: ignore[arg-type]
             priority=priority,  # type: ignore[arg-type]
@@ -588,15 +629,15 @@ class TicketClassifier:
             language=analysis.language,  # type: ignore[arg-type]
             confidence=confidence,
             alternatives={
-                "category": _top3(p_cat, CATEGORIES),
-                "priority": _top3(p_pri, PRIORITIES),
+                "category": _top3(p_cat, p.category_rank, CATEGORIES),
+                "priority": _top3(p_pri, p.priority_rank, PRIORITIES),
             },
             decision=decision,  # type: ignore[arg-type]
             needs_review=urgent or any(d == "review" for d in decision.values()),
             urgent=urgent,
             language_fallback=analysis.language_fallback,
             truncated=analysis.clean.truncated,
-            explanation=Explanation(
+            explanation=Explanation.model_construct(
                 rules_fired=[hit.rule_id for hit in analysis.hits],
                 top_terms=self._top_terms("category", category, x, row),
                 priority_terms=self._top_terms("priority", priority, x, row),
@@ -619,11 +660,9 @@ class TicketClassifier:
         )
 
     def _top_terms(self, head: str, label: str, x: Any, row: int, k: int = 5) -> list[str]:
-        coef = self.fitted.coefficients.get(head)
-        if coef is None:
+        weights = self.term_weights.get(head, {}).get(label)
+        if weights is None:
             return []
-        classes = list(self.heads[head].classes)
-        weights = coef[classes.index(label)] if coef.shape[0] > 1 else coef[0]
         start, end = x.indptr[row], x.indptr[row + 1]
         indices = x.indices[start:end]
         contributions = x.data[start:end] * weights[indices]
@@ -638,9 +677,10 @@ def ordered_columns(proba: np.ndarray, classes: Sequence[str], order: Sequence[s
     return proba[..., [index[c] for c in order]]
 
 
-def _top3(proba: np.ndarray, labels: Sequence[str]) -> list[Alternative]:
-    order = np.argsort(-proba)[:3]
-    return [Alternative(label=labels[i], probability=round(float(proba[i]), 4)) for i in order]
+def _top3(proba: list[float], ranked: list[int], labels: Sequence[str]) -> list[Alternative]:
+    return [
+        Alternative.model_construct(label=labels[i], probability=round(proba[i], 4)) for i in ranked
+    ]
 
 
 def _readable(name: str) -> str:
