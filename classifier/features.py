@@ -349,18 +349,24 @@ class CharNgramCounter(BaseEstimator, TransformerMixin):
             cache[word] = found
         return found
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def columns(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary columns of every text's n-grams, all texts concatenated, and how many
+        belong to each text."""
         cache = self.__dict__.setdefault("_cache", {})
-        empty = np.zeros(0, dtype=np.int32)
-        rows, columns = [], []
+        parts: list[np.ndarray] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
-            parts = [self._columns(w, cache) for w in text.lower().split()]
-            found = np.concatenate(parts) if parts else empty
-            columns.append(found)
-            rows.append(np.full(found.shape[0], row, dtype=np.int32))
-        all_columns = np.concatenate(columns) if columns else empty
+            found = [self._columns(w, cache) for w in text.lower().split()]
+            parts.extend(found)
+            lengths[row] = sum(map(len, found))
+        columns = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        return columns, lengths
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        columns, lengths = self.columns(texts)
+        rows = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
         matrix = sp.csr_matrix(
-            (np.ones(all_columns.shape[0]), (np.concatenate(rows) if rows else empty, all_columns)),
+            (np.ones(columns.shape[0]), (rows, columns)),
             shape=(len(texts), len(self.vocabulary_)),
         )
         matrix.sum_duplicates()

@@ -46,6 +46,9 @@ VALID_PRIORITIES: dict[str, tuple[str, ...]] = {
 FAILURE_PRIORITIES = ("P1", "P2", "P3")
 # Libraries whose version must match the one the artifact was fitted with.
 PINNED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "spacy")
+BINARY_HEADS = ("multi_issue", "error_given", "steps_given", "ip_needed", "subject_ok")
+# The heads that read the ticket's feature matrix (subject_ok reads the subject's).
+X_HEADS = ("category", "priority", "multi_issue", "error_given", "steps_given", "ip_needed")
 
 
 class ModelLoadError(RuntimeError):
@@ -93,6 +96,23 @@ def topic_features(p_category: np.ndarray, p_priority: np.ndarray, weight: float
     )
 
 
+@dataclass(frozen=True)
+class TicketProbabilities:
+    """One ticket's probabilities as Python floats (the per-ticket logic does dozens of scalar
+    operations, several times slower on numpy scalars); category and priority in the guide's
+    label order, with the indices of their three likeliest labels."""
+
+    category: list[float]
+    priority: list[float]
+    category_rank: list[int]
+    priority_rank: list[int]
+    multi_issue: float
+    error_given: float
+    steps_given: float
+    ip_needed: float
+    subject_ok: float
+
+
 def _decide(probability: float, auto: float, suggest: float) -> str:
     if probability >= auto:
         return "auto"
@@ -101,7 +121,7 @@ def _decide(probability: float, auto: float, suggest: float) -> str:
     return "review"
 
 
-def joint_decode(p_category: np.ndarray, p_priority: np.ndarray) -> tuple[str, str]:
+def joint_decode(p_category: Sequence[float], p_priority: Sequence[float]) -> tuple[str, str]:
     """The most likely (category, priority) pair the guide allows."""
     best, best_score = ("product_usage", "P4"), -1.0
     for ci, category in enumerate(CATEGORIES):
@@ -169,6 +189,10 @@ class LinearHead:
     def predict_proba(self, x: Any) -> np.ndarray:
         return self.calibrate(np.asarray(x @ self.weights) + self.intercept)
 
+    def proba_of_products(self, products: np.ndarray) -> np.ndarray:
+        """Probabilities from x @ weights computed elsewhere (several heads in one product)."""
+        return self.calibrate(products + self.intercept)
+
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
         """Probabilities from SVM decision values (n_rows, n_outputs), as scikit-learn does."""
         scores = scores.reshape(len(scores), -1)
@@ -181,48 +205,150 @@ class LinearHead:
 
     def positive(self, x: Any) -> np.ndarray:
         """P(class True) of a binary head for each row."""
-        return self.predict_proba(x)[:, list(self.classes).index(True)]
+        return self.true_column(self.predict_proba(x))
+
+    def true_column(self, proba: np.ndarray) -> np.ndarray:
+        return proba[:, list(self.classes).index(True)]
 
 
-def _tfidf(counts: Any, step: Any) -> Any:
-    """TfidfTransformer.transform's arithmetic (sublinear tf, idf, l2 rows) on a CSR matrix."""
-    x = counts.astype(np.float64)
+class StackedHeads:
+    """The weights of the heads that read the same matrix, side by side: one sparse product
+    gives all their decision values (each column is summed as in its own product, so the
+    numbers are the same). A head whose weights go on past `n_features` (the multi-issue head's
+    topic inputs) contributes its first `n_features` rows."""
+
+    def __init__(self, heads: dict[str, LinearHead], names: Sequence[str], n_features: int):
+        self.columns: dict[str, slice] = {}
+        blocks, start = [], 0
+        for name in names:
+            width = heads[name].weights.shape[1]
+            self.columns[name] = slice(start, start + width)
+            blocks.append(heads[name].weights[:n_features])
+            start += width
+        self.weights = np.ascontiguousarray(np.hstack(blocks))
+        for name in names:
+            if heads[name].weights.shape[0] == n_features:
+                heads[name].weights = self.weights[:, self.columns[name]]  # a view, not a copy
+
+    def products(self, x: Any) -> dict[str, np.ndarray]:
+        """x @ weights of every head."""
+        out = np.asarray(x @ self.weights)
+        return {name: out[:, columns] for name, columns in self.columns.items()}
+
+
+@dataclass(frozen=True)
+class Csr:
+    """A CSR matrix as its arrays. The compiled featurizers pass these between their steps and
+    make one scipy matrix at the end: scipy's constructors, checks and stacking cost tens of
+    microseconds a call, which was most of a single ticket's feature time."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_cols: int
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.indptr) - 1
+
+    def row_ids(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_rows), np.diff(self.indptr))
+
+    @classmethod
+    def of(cls, matrix: Any) -> Csr:
+        matrix = sp.csr_matrix(matrix)
+        return cls(matrix.data, matrix.indices, matrix.indptr, matrix.shape[1])
+
+    def to_scipy(self) -> sp.csr_matrix:
+        return sp.csr_matrix(
+            (self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols), copy=False
+        )
+
+
+def _counts(columns: np.ndarray, lengths: np.ndarray, n_cols: int) -> Csr:
+    """Occurrences per row and column from each row's columns (`lengths[i]` of them for row i),
+    columns sorted within a row: the canonical form scipy's sum_duplicates gives."""
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    keys, counts = np.unique(rows * n_cols + columns.astype(np.int64), return_counts=True)
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // n_cols, minlength=len(lengths)), out=indptr[1:])
+    return Csr(counts.astype(np.float64), (keys % n_cols).astype(np.int32), indptr, n_cols)
+
+
+def _tfidf(x: Csr, step: Any) -> Csr:
+    """TfidfTransformer.transform's arithmetic (sublinear tf, idf, l2 rows) on counts."""
+    data = x.data.astype(np.float64)
     if step.sublinear_tf:
-        np.log(x.data, out=x.data)
-        x.data += 1.0
-    x.data *= step.idf_[x.indices]
+        np.log(data, out=data)
+        data += 1.0
+    data *= step.idf_[x.indices]
     lengths = np.diff(x.indptr)
-    rows = np.repeat(np.arange(x.shape[0]), lengths)
-    norms = np.sqrt(np.bincount(rows, weights=x.data**2, minlength=x.shape[0]))
+    rows = np.repeat(np.arange(x.n_rows), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=x.n_rows))
     norms[norms == 0] = 1.0
-    x.data /= np.repeat(norms, lengths)
-    return x
+    data /= np.repeat(norms, lengths)
+    return Csr(data, x.indices, x.indptr, x.n_cols)
 
 
-def _count(texts: Sequence[str], analyze: Any, vocabulary: dict[str, int]) -> Any:
-    import scipy.sparse as sp
+def _count_terms(texts: Sequence[str], analyze: Any, vocabulary: dict[str, int]) -> Csr:
+    """CountVectorizer.transform: occurrences of the vocabulary's terms per text."""
+    columns: list[int] = []
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    for row, text in enumerate(texts):
+        before = len(columns)
+        columns.extend(j for j in map(vocabulary.get, analyze(text)) if j is not None)
+        lengths[row] = len(columns) - before
+    return _counts(np.asarray(columns, dtype=np.int64), lengths, len(vocabulary))
 
-    indptr, indices = [0], []
-    for text in texts:
-        indices.extend(j for j in map(vocabulary.get, analyze(text)) if j is not None)
+
+def _dict_features(rows: Sequence[dict[str, Any]], step: Any) -> Csr:
+    """DictVectorizer.transform for numeric values: known features, sorted by column, zeros
+    kept as stored entries (as scikit-learn does)."""
+    vocabulary = step.vocabulary_
+    data: list[float] = []
+    indices: list[int] = []
+    indptr = [0]
+    for row in rows:
+        if not all(type(v) in (float, int, bool) for v in row.values()):
+            return Csr.of(step.transform(rows))  # strings, lists: scikit-learn's own way
+        found = sorted((vocabulary[f], float(v)) for f, v in row.items() if f in vocabulary)
+        indices.extend(j for j, _ in found)
+        data.extend(v for _, v in found)
         indptr.append(len(indices))
-    x = sp.csr_matrix(
-        (np.ones(len(indices)), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
-        shape=(len(texts), len(vocabulary)),
+    return Csr(
+        np.asarray(data, dtype=np.float64),
+        np.asarray(indices, dtype=np.int32),
+        np.asarray(indptr, dtype=np.int64),
+        len(vocabulary),
     )
-    x.sum_duplicates()
-    return x
+
+
+def _hstack(blocks: list[Csr]) -> Csr:
+    """The blocks side by side (scipy.sparse.hstack): each row holds its entries of the first
+    block, then of the second, ..."""
+    if len(blocks) == 1:
+        return blocks[0]
+    offsets = np.cumsum([0] + [b.n_cols for b in blocks])
+    order = np.argsort(np.concatenate([b.row_ids() for b in blocks]), kind="stable")
+    data = np.concatenate([b.data for b in blocks])[order]
+    indices = np.concatenate(
+        [b.indices.astype(np.int64) + offset for b, offset in zip(blocks, offsets, strict=False)]
+    )[order].astype(np.int32)
+    indptr = np.sum([b.indptr for b in blocks], axis=0)
+    return Csr(data, indices, indptr, int(offsets[-1]))
 
 
 class FastUnion:
-    """A fitted FeatureUnion's output computed with plain numpy/scipy from its fitted state
-    (vocabularies, idf), without scikit-learn's per-call validation: the same matrix, a few
+    """A fitted FeatureUnion's output computed with plain numpy from its fitted state
+    (vocabularies, idf), without scikit-learn's per-call validation: the same matrix, many
     times faster on a single ticket."""
 
     def __init__(self, union: Any):
         from sklearn.feature_extraction import DictVectorizer
         from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
         from sklearn.preprocessing import FunctionTransformer
+
+        from classifier.features import CharNgramCounter
 
         self.parts: list[list[Any]] = []
         for _, pipe in union.transformer_list:
@@ -233,26 +359,26 @@ class FastUnion:
                 elif isinstance(step, TfidfVectorizer):
                     analyze, vocabulary = step.build_analyzer(), step.vocabulary_
                     steps.append(
-                        lambda d, s=step, a=analyze, v=vocabulary: _tfidf(_count(d, a, v), s)
+                        lambda d, s=step, a=analyze, v=vocabulary: _tfidf(_count_terms(d, a, v), s)
                     )
                 elif isinstance(step, TfidfTransformer):
                     steps.append(lambda x, s=step: _tfidf(x, s))
                 elif isinstance(step, DictVectorizer):
-                    steps.append(lambda d, s=step: s.transform(d))
+                    steps.append(lambda d, s=step: _dict_features(d, s))
+                elif isinstance(step, CharNgramCounter):
+                    steps.append(lambda d, s=step: _counts(*s.columns(d), len(s.vocabulary_)))
                 else:
-                    steps.append(step.transform)
+                    steps.append(lambda d, s=step: Csr.of(s.transform(d)))
             self.parts.append(steps)
 
-    def transform(self, rows: Sequence[Any]) -> Any:
-        import scipy.sparse as sp
-
+    def transform(self, rows: Sequence[Any]) -> sp.csr_matrix:
         blocks = []
         for steps in self.parts:
             data: Any = rows
             for step in steps:
                 data = step(data)
-            blocks.append(sp.csr_matrix(data))
-        return sp.hstack(blocks, format="csr")
+            blocks.append(data if isinstance(data, Csr) else Csr.of(data))
+        return _hstack(blocks).to_scipy()
 
 
 class TicketClassifier:
@@ -267,6 +393,17 @@ class TicketClassifier:
         self.heads = {name: LinearHead.from_pipeline(h) for name, h in fitted.heads.items()}
         self.featurizer = FastUnion(fitted.featurizer)
         self.subject_featurizer = FastUnion(fitted.subject_featurizer)
+        n_features = self.heads["category"].weights.shape[0]
+        self.stacked = StackedHeads(self.heads, X_HEADS, n_features)
+        self.topic_weights = self.heads["multi_issue"].weights[n_features:]
+        # explanation weights per head and label (rows of the coefficients, no copies)
+        self.term_weights = {
+            head: {
+                label: coef[i] if coef.shape[0] > 1 else coef[0]
+                for i, label in enumerate(self.heads[head].classes.tolist())
+            }
+            for head, coef in fitted.coefficients.items()
+        }
 
     @property
     def version(self) -> str:
@@ -350,12 +487,26 @@ class TicketClassifier:
             return []
         analyses = self.analyzer.analyze(tickets)
         raw = self.probabilities(analyses)
+        rows = self._rows(raw)
         return [
-            self._prediction(
-                ticket, analysis, {k: v[i] for k, v in raw.items() if k != "_x"}, raw["_x"], i
-            )
-            for i, (ticket, analysis) in enumerate(zip(tickets, analyses, strict=True))
+            self._prediction(ticket, analysis, p, raw["_x"], i)
+            for i, (ticket, analysis, p) in enumerate(zip(tickets, analyses, rows, strict=True))
         ]
+
+    def _rows(self, raw: dict[str, Any]) -> list[TicketProbabilities]:
+        """Each ticket's probabilities as Python floats, categories and priorities in the
+        guide's order, with their ranking (argsort over the batch at once)."""
+        p_cat = ordered_columns(raw["category"], self.heads["category"].classes, CATEGORIES)
+        p_pri = ordered_columns(raw["priority"], self.heads["priority"].classes, PRIORITIES)
+        columns = zip(
+            p_cat.tolist(),
+            p_pri.tolist(),
+            np.argsort(-p_cat, axis=1)[:, :3].tolist(),
+            np.argsort(-p_pri, axis=1)[:, :3].tolist(),
+            *(raw[name].tolist() for name in BINARY_HEADS),
+            strict=True,
+        )
+        return [TicketProbabilities(*values) for values in columns]
 
     def probabilities(self, analyses: Sequence[Analysis]) -> dict[str, Any]:
         """Every head's probabilities for analysed tickets (also used by evaluation)."""
@@ -363,33 +514,40 @@ class TicketClassifier:
         x = self.featurizer.transform([a.record(fitted.use_signals) for a in analyses])
         xs = self.subject_featurizer.transform([subject_record(a) for a in analyses])
         heads = self.heads
-        p_category = heads["category"].predict_proba(x)
-        p_priority = heads["priority"].predict_proba(x)
-        x_multi = x
+        products = self.stacked.products(x)
+        p_category = heads["category"].proba_of_products(products["category"])
+        p_priority = heads["priority"].proba_of_products(products["priority"])
+        multi = products["multi_issue"].copy()
         if fitted.multi_topic_weight:
             topics = topic_features(
                 ordered_columns(p_category, heads["category"].classes, CATEGORIES),
                 ordered_columns(p_priority, heads["priority"].classes, PRIORITIES),
                 fitted.multi_topic_weight,
             )
-            x_multi = sp.hstack([x, sp.csr_matrix(topics)], format="csr")
+            # the topic inputs follow x's columns: added after them, one column at a time, as
+            # the product with [x | topics] sums them
+            for j, weights in enumerate(self.topic_weights):
+                multi += topics[:, j : j + 1] * weights
+        binary = {
+            name: heads[name].true_column(heads[name].proba_of_products(products[name]))
+            for name in ("error_given", "steps_given", "ip_needed")
+        }
         return {
             "_x": x,
             "category": p_category,
             "priority": p_priority,
-            "multi_issue": heads["multi_issue"].positive(x_multi),
-            "error_given": heads["error_given"].positive(x),
-            "steps_given": heads["steps_given"].positive(x),
-            "ip_needed": heads["ip_needed"].positive(x),
+            "multi_issue": heads["multi_issue"].true_column(
+                heads["multi_issue"].proba_of_products(multi)
+            ),
+            **binary,
             "subject_ok": heads["subject_ok"].positive(xs),
         }
 
     def _prediction(
-        self, ticket: Ticket, analysis: Analysis, p: dict[str, Any], x: Any, row: int
+        self, ticket: Ticket, analysis: Analysis, p: TicketProbabilities, x: Any, row: int
     ) -> Prediction:
         thresholds = self.fitted.thresholds
-        p_cat = ordered_columns(p["category"], self.heads["category"].classes, CATEGORIES)
-        p_pri = ordered_columns(p["priority"], self.heads["priority"].classes, PRIORITIES)
+        p_cat, p_pri = p.category, p.priority
         category, priority = joint_decode(p_cat, p_pri)
         p_urgent = float(p_pri[0] + p_pri[1])
         urgent = p_urgent >= self.urgent_threshold
@@ -398,11 +556,11 @@ class TicketClassifier:
             category = "infrastructure"
             priority = "P1" if p_pri[0] > p_pri[1] else "P2"
         cut = thresholds.binary
-        multi_issue = bool(p["multi_issue"] >= cut.get("multi_issue", 0.5))
-        error_given = bool(p["error_given"] >= cut.get("error_given", 0.5))
-        steps_given = bool(p["steps_given"] >= cut.get("steps_given", 0.5))
-        ip_needed = bool(p["ip_needed"] >= cut.get("ip_needed", 0.5))
-        subject_ok = bool(p["subject_ok"] >= cut.get("subject_ok", 0.5))
+        multi_issue = bool(p.multi_issue >= cut.get("multi_issue", 0.5))
+        error_given = bool(p.error_given >= cut.get("error_given", 0.5))
+        steps_given = bool(p.steps_given >= cut.get("steps_given", 0.5))
+        ip_needed = bool(p.ip_needed >= cut.get("ip_needed", 0.5))
+        subject_ok = bool(p.subject_ok >= cut.get("subject_ok", 0.5))
         missing = guide_missing_info(
             category,
             priority,
@@ -412,27 +570,29 @@ class TicketClassifier:
             ip_needed=ip_needed,
             subject_ok=subject_ok,
         )
+        # The output models are built without validation (model_construct): every value is
+        # made here, from Python types, and validating ~20 fields cost 30 us a ticket.
         secrets = [
-            SecretSpanOut(field="subject", start=s.start, end=s.end, kind=s.kind)  # type: ignore[arg-type]
+            SecretSpanOut.model_construct(field="subject", start=s.start, end=s.end, kind=s.kind)
             for s in analysis.subject_secrets
         ] + [
-            SecretSpanOut(field="body", start=s.start, end=s.end, kind=s.kind)  # type: ignore[arg-type]
+            SecretSpanOut.model_construct(field="body", start=s.start, end=s.end, kind=s.kind)
             for s in analysis.body_secrets
         ]
         confidence = {
             "category": round(float(p_cat[CATEGORIES.index(category)]), 4),
             "priority": round(float(p_pri[PRIORITIES.index(priority)]), 4),
-            "multi_issue": round(float(max(p["multi_issue"], 1 - p["multi_issue"])), 4),
+            "multi_issue": round(float(max(p.multi_issue, 1 - p.multi_issue)), 4),
             "contains_password": 1.0,
             "missing_info": round(
                 float(
                     min(
                         max(q, 1 - q)
                         for q in (
-                            p["error_given"],
-                            p["steps_given"],
-                            p["ip_needed"],
-                            p["subject_ok"],
+                            p.error_given,
+                            p.steps_given,
+                            p.ip_needed,
+                            p.subject_ok,
                         )
                     )
                 ),
@@ -458,8 +618,8 @@ class TicketClassifier:
         if urgent:
             decision["priority"] = "review"
         contains_password = bool(secrets)
-        issues = _issues_found(category, analysis, p_cat) if multi_issue else None
-        return Prediction(
+        issues = _issues_found(category, analysis, np.asarray(p_cat)) if multi_issue else None
+        return Prediction.model_construct(
             id=ticket.id or f"t-{uuid.uuid4().hex[:12]}",
             category=category,  # type: ignore[arg-type]
             priority=priority,  # type: ignore[arg-type]
@@ -469,15 +629,15 @@ class TicketClassifier:
             language=analysis.language,  # type: ignore[arg-type]
             confidence=confidence,
             alternatives={
-                "category": _top3(p_cat, CATEGORIES),
-                "priority": _top3(p_pri, PRIORITIES),
+                "category": _top3(p_cat, p.category_rank, CATEGORIES),
+                "priority": _top3(p_pri, p.priority_rank, PRIORITIES),
             },
             decision=decision,  # type: ignore[arg-type]
             needs_review=urgent or any(d == "review" for d in decision.values()),
             urgent=urgent,
             language_fallback=analysis.language_fallback,
             truncated=analysis.clean.truncated,
-            explanation=Explanation(
+            explanation=Explanation.model_construct(
                 rules_fired=[hit.rule_id for hit in analysis.hits],
                 top_terms=self._top_terms("category", category, x, row),
                 priority_terms=self._top_terms("priority", priority, x, row),
@@ -500,11 +660,9 @@ class TicketClassifier:
         )
 
     def _top_terms(self, head: str, label: str, x: Any, row: int, k: int = 5) -> list[str]:
-        coef = self.fitted.coefficients.get(head)
-        if coef is None:
+        weights = self.term_weights.get(head, {}).get(label)
+        if weights is None:
             return []
-        classes = list(self.heads[head].classes)
-        weights = coef[classes.index(label)] if coef.shape[0] > 1 else coef[0]
         start, end = x.indptr[row], x.indptr[row + 1]
         indices = x.indices[start:end]
         contributions = x.data[start:end] * weights[indices]
@@ -519,9 +677,10 @@ def ordered_columns(proba: np.ndarray, classes: Sequence[str], order: Sequence[s
     return proba[..., [index[c] for c in order]]
 
 
-def _top3(proba: np.ndarray, labels: Sequence[str]) -> list[Alternative]:
-    order = np.argsort(-proba)[:3]
-    return [Alternative(label=labels[i], probability=round(float(proba[i]), 4)) for i in order]
+def _top3(proba: list[float], ranked: list[int], labels: Sequence[str]) -> list[Alternative]:
+    return [
+        Alternative.model_construct(label=labels[i], probability=round(proba[i], 4)) for i in ranked
+    ]
 
 
 def _readable(name: str) -> str:

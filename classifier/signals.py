@@ -17,11 +17,21 @@ from classifier.text import GENERIC_PREFIX, CleanTicket
 class Caseless:
     """A case-insensitive pattern that runs fast: written in lower case and run on the lower-cased
     text (3-4x quicker than re.IGNORECASE), unless lower-casing would move offsets (rare letters
-    such as 'İ'), where the IGNORECASE version runs on the text itself."""
+    such as 'İ'), where the IGNORECASE version runs on the text itself.
 
-    def __init__(self, pattern: str):
+    `needs`: lower-case literals of which any match contains one; a lower-cased text holding
+    none of them is not scanned (checked on the fast path only: IGNORECASE also matches look-alikes
+    such as 'ſ' for 's' that lower-casing leaves alone)."""
+
+    def __init__(self, pattern: str, needs: tuple[str, ...] = ()):
         self.fast = re.compile(pattern)
         self.slow = re.compile(pattern, re.IGNORECASE)
+        self.needs = needs
+
+    def _hopeless(self, pattern: re.Pattern[str], target: str) -> bool:
+        return (
+            bool(self.needs) and pattern is self.fast and not any(n in target for n in self.needs)
+        )
 
     def _pick(self, text: str, lower: str | None) -> tuple[re.Pattern[str], str]:
         lower = text.lower() if lower is None else lower
@@ -29,6 +39,8 @@ class Caseless:
 
     def finditer(self, text: str, lower: str | None = None) -> Iterator[re.Match[str]]:
         pattern, target = self._pick(text, lower)
+        if self._hopeless(pattern, target):
+            return iter(())
         return pattern.finditer(target)
 
     def search(self, text: str, lower: str | None = None) -> re.Match[str] | None:
@@ -154,25 +166,40 @@ def find_ips(text: str) -> list[IpMention]:
 
 # ---------------------------------------------------------------- error texts
 
+# Grouped by first character like _SECRET_WORD below (4x faster, the same matches).
 _ERROR_TEXT = Caseless(
-    r"\b(?:http|error|erreur|fout|code|status)\s*:?\s*[45]\d\d\b"
-    r"|\b[45]\d\d\s+(?:internal server error|bad gateway|service unavailable|gateway time-?out|"
-    r"forbidden|not found|unauthorized|too many requests)"
-    r"|\b[45]\d\d[ -][245]\.\d{1,2}\.\d{1,3}\b"  # SMTP enhanced status, 550 5.1.1
-    r"|\b(?:connection|connexion|verbinding)\s+(?:timed out|time-?out|refused|refusée|reset|"
-    r"geweigerd|expirée?)\b|\btimed out\b|err_[a-z_]{4,40}|net::err_[a-z_]{4,40}"
-    r"|error establishing a database connection|erreur lors de la connexion à la base"
-    r"|critical error|kritieke fout|erreur critique|fatal error|fatale fout|erreur fatale"
-    r"|parse error|uncaught|exception|stack trace|traceback|sqlstate|access denied|"
-    r"permission denied|toegang geweigerd|accès refusé|authentication fail\w*|login failed|"
-    r"auth(?:entication)? error|invalid (?:credentials|certificate)|certificate (?:has )?expired|"
-    r"certificat (?:a )?expiré|too many redirects|redirected you too many times|"
-    r"your connection is not private|uw verbinding is niet privé|votre connexion n'est pas privée|"
-    r"mail delivery (?:failed|subsystem)|undeliverable|onbestelbaar|non remis|delivery status "
-    r"notification|mailbox (?:full|unavailable)|relay access denied|spf (?:fail|softfail)|"
-    r"no such host|nxdomain|dns_probe_\w+|server not found|could not resolve|"
-    r"memory size of \d+ bytes exhausted|maximum execution time|allowed memory|"
-    r"\b0x[0-9a-f]{6,8}\b|\berror\s*(?:code|nr\.?|number)?\s*:?\s*\d{2,}",
+    r"(?:"
+    r"h(?:(?<=\bh)ttp\s*:?\s*[45]\d\d\b)|"
+    r"e(?:(?<=\be)rror\s*:?\s*[45]\d\d\b|(?<=\be)rreur\s*:?\s*[45]\d\d\b|rr_[a-z_]{4,40}|"
+    r"rror establishing a database connection|rreur lors de la connexion à la base|"
+    r"rreur critique|rreur fatale|xception|(?<=\be)rror\s*(?:code|nr\.?|number)?\s*:?\s*\d{2,})|"
+    r"f(?:(?<=\bf)out\s*:?\s*[45]\d\d\b|atal error|atale fout)|"
+    r"c(?:(?<=\bc)ode\s*:?\s*[45]\d\d\b|"
+    r"(?<=\bc)onnection\s+(?:timed out|time-?out|refused|refusée|reset|geweigerd|expirée?)\b|"
+    r"(?<=\bc)onnexion\s+(?:timed out|time-?out|refused|refusée|reset|geweigerd|expirée?)\b|"
+    r"ritical error|ertificate (?:has )?expired|ertificat (?:a )?expiré|ould not resolve)|"
+    r"s(?:(?<=\bs)tatus\s*:?\s*[45]\d\d\b|tack trace|qlstate|pf (?:fail|softfail)|erver not found)|"
+    r"[45](?:(?<=\b[45])\d\d\s+(?:internal server error|bad gateway|service unavailable|"
+    r"gateway time-?out|forbidden|not found|unauthorized|too many requests)|"
+    r"(?<=\b[45])\d\d[ -][245]\.\d{1,2}\.\d{1,3}\b)|"  # SMTP enhanced status, 550 5.1.1
+    r"v(?:(?<=\bv)erbinding\s+(?:timed out|time-?out|refused|refusée|reset|geweigerd|expirée?)\b|"
+    r"otre connexion n'est pas privée)|"
+    r"t(?:(?<=\bt)imed out\b|raceback|oegang geweigerd|oo many redirects)|"
+    r"n(?:et::err_[a-z_]{4,40}|on remis|o such host|xdomain)|"
+    r"k(?:ritieke fout)|"
+    r"p(?:arse error|ermission denied)|"
+    r"u(?:ncaught|w verbinding is niet privé|ndeliverable)|"
+    r"a(?:ccess denied|ccès refusé|uthentication fail\w*|uth(?:entication)? error|llowed memory)|"
+    r"l(?:ogin failed)|"
+    r"i(?:nvalid (?:credentials|certificate))|"
+    r"r(?:edirected you too many times|elay access denied)|"
+    r"y(?:our connection is not private)|"
+    r"m(?:ail delivery (?:failed|subsystem)|ailbox (?:full|unavailable)|"
+    r"emory size of \d+ bytes exhausted|aximum execution time)|"
+    r"o(?:nbestelbaar)|"
+    r"d(?:elivery status notification|ns_probe_\w+)|"
+    r"0(?:(?<=\b0)x[0-9a-f]{6,8}\b)"
+    r")",
 )
 _QUOTED_ERROR = Caseless(
     r"[\"“«'‘][^\"”»'’\n]{0,120}\b(?:error|erreur|fout|failed|fail|échec|mislukt|denied|refused|"
@@ -361,8 +388,17 @@ _PLACEHOLDER = re.compile(
 _SECRET_BEFORE_WORD = Caseless(
     r"(?<![^\s\"'«“‘(])(?P<secret>[^\s\"'«»“”‘’`()]{4,80}+)[\"'»”’]?\s+(?:is|was|est|c'est|=)\s+"
     r"(?:het|de|le|the|mijn|my|mon|ons|onze|notre|our)?\s*"
-    r"(?:nieuwe |new |nouveau |oude |old |ancien )?(?:password|wachtwoord|paswoord|mot de passe)"
+    r"(?:nieuwe |new |nouveau |oude |old |ancien )?(?:password|wachtwoord|paswoord|mot de passe)",
+    needs=("password", "wachtwoord", "paswoord", "mot de passe"),
 )
+# Literals of which every match of a pattern holds one (as written: the patterns are case-sensitive
+# or the literals have no letters); a text without any cannot match and is not scanned.
+_NEEDS = {
+    "connection_string": ("://",),
+    "env": ("PASS", "PWD", "SECRET", "TOKEN", "KEY", "SALT"),
+    "code": ("'", '"'),
+    "token": ("_", "$", "xox", "AKIA", "sk-", "glpat-", "Basic ", "eyJ"),
+}
 _PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
 _PRIVATE_KEY_END = re.compile(r"-----END [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
 
@@ -672,6 +708,8 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
         ("code", _CODE_SECRET),
         ("token", _TOKEN),
     ):
+        if not any(literal in text for literal in _NEEDS[kind]):
+            continue  # the pattern cannot match: skip its scan
         for match in pattern.finditer(text):
             value = match.group("secret")
             if kind in ("env", "code") and value.lower() in {"null", "none", "''", "changeme"}:
@@ -709,7 +747,7 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
         value = text[match.start("secret") : match.end("secret")]
         if _looks_like_secret(value):
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), "password"))
-    for match in _MYSQL_FLAG.finditer(text):
+    for match in _MYSQL_FLAG.finditer(text) if ("mysql" in text or "sshpass" in text) else ():
         if _PLACEHOLDER.fullmatch(match.group("secret")):
             continue
         spans.append(SecretSpan(match.start("secret"), match.end("secret"), "password"))
