@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
@@ -32,6 +33,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -86,6 +89,22 @@ class CorrectionRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+# The prediction log's statements, built once (building them per request cost more than
+# running them).
+TICKETS = cast(Table, TicketRow.__table__)
+_KNOWN_TICKETS = select(TICKETS.c.ticket_id).where(
+    TICKETS.c.ticket_id.in_(bindparam("ids", expanding=True))
+)
+_UPDATE_TICKET = update(TICKETS).where(
+    TICKETS.c.ticket_id == bindparam("key"), TICKETS.c.erased_at.is_(None)
+)
+_INSERT_PREDICTION = insert(cast(Table, PredictionRow.__table__))
+
+
+def _update_params(ticket: dict[str, Any]) -> dict[str, Any]:
+    return {"key": ticket["ticket_id"], **{k: v for k, v in ticket.items() if k != "ticket_id"}}
 
 
 class NotFound(LookupError):
@@ -168,6 +187,13 @@ class Store:
         # instead of polling SQLite's busy handler (which sleeps and made p99 latency soar);
         # other processes still wait on the busy timeout.
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        upsert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(engine.dialect.name)
+        # a new ticket in one statement; on a re-sent id nothing is inserted (rowcount 0)
+        self._insert_new_ticket = (
+            upsert(TICKETS).on_conflict_do_nothing(index_elements=["ticket_id"])
+            if upsert is not None
+            else None
+        )
 
     @classmethod
     def open(cls, url: str, schema: str | None = None) -> Store:
@@ -204,26 +230,22 @@ class Store:
         ticket's text is updated unless it was erased; its prediction rows are all kept."""
         if not pairs:
             return
-        tickets = cast(Table, TicketRow.__table__)
         latest = {ticket["ticket_id"]: ticket for ticket, _ in pairs}
         with self.writing() as connection:
-            erased = dict(
-                connection.execute(
-                    select(tickets.c.ticket_id, tickets.c.erased_at).where(
-                        tickets.c.ticket_id.in_(list(latest))
-                    )
-                ).all()
-            )
-            fresh = [t for ticket_id, t in latest.items() if ticket_id not in erased]
-            if fresh:
-                connection.execute(insert(tickets), fresh)
-            for ticket_id, ticket in latest.items():
-                if ticket_id in erased and erased[ticket_id] is None:
-                    connection.execute(
-                        update(tickets).where(tickets.c.ticket_id == ticket_id).values(**ticket)
-                    )
+            if len(latest) == 1 and self._insert_new_ticket is not None:
+                (ticket,) = latest.values()
+                if not connection.execute(self._insert_new_ticket, ticket).rowcount:
+                    connection.execute(_UPDATE_TICKET, _update_params(ticket))  # a re-send
+            else:
+                known = connection.execute(_KNOWN_TICKETS, {"ids": list(latest)}).scalars()
+                old = set(known)
+                fresh = [t for ticket_id, t in latest.items() if ticket_id not in old]
+                if fresh:
+                    connection.execute(insert(TICKETS), fresh)
+                for ticket_id in old:
+                    connection.execute(_UPDATE_TICKET, _update_params(latest[ticket_id]))
             connection.execute(
-                insert(cast(Table, PredictionRow.__table__)),
+                _INSERT_PREDICTION,
                 [
                     {
                         "ticket_id": ticket["ticket_id"],
