@@ -26,6 +26,16 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _counted_ticks(
+    ax: Any, names: Sequence[str], counts: Sequence[int], xlabel: str | None = None
+) -> None:
+    """One tick per group or week, with its number of tickets under the name."""
+    labels = [f"{name}\n(n={n})" for name, n in zip(names, counts, strict=True)]
+    ax.set_xticks(range(len(names)), labels, fontsize=8 if len(names) > 6 else None)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+
+
 def confusion_plot(confusion: dict[str, Any], title: str) -> bytes:
     """A confusion matrix with counts, class names and axis labels."""
     labels = confusion["labels"]
@@ -115,7 +125,7 @@ def grouped_bars(
     for k, (name, values) in enumerate(series.items()):
         bars = ax.bar(x + k * width - 0.4 + width / 2, values, width, label=name)
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
-    ax.set_xticks(x, [f"{g}\n(n={n})" for g, n in zip(groups, counts, strict=True)])
+    _counted_ticks(ax, groups, counts)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -136,9 +146,8 @@ def weekly_lines(
     for name, values in series.items():
         y = np.array([np.nan if v is None else v for v in values], dtype=float)
         ax.plot(x, y, marker="o", label=name)
-    ax.set_xticks(x, [f"{w}\n(n={n})" for w, n in zip(weeks, counts, strict=True)], fontsize=8)
+    _counted_ticks(ax, weeks, counts, "week the prediction was made")
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("week the prediction was made")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower left")
@@ -157,12 +166,11 @@ def weekly_stacked(
     x = np.arange(len(weeks))
     bottom = np.zeros(len(weeks))
     for name, values in shares.items():
-        values = np.asarray(values, dtype=float)
-        ax.bar(x, values, 0.7, bottom=bottom, label=name, color=(colours or {}).get(name))
-        bottom += values
-    ax.set_xticks(x, [f"{w}\n(n={n})" for w, n in zip(weeks, counts, strict=True)], fontsize=8)
+        heights = np.asarray(values, dtype=float)
+        ax.bar(x, heights, 0.7, bottom=bottom, label=name, color=(colours or {}).get(name))
+        bottom += heights
+    _counted_ticks(ax, weeks, counts, "week the prediction was made")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("week the prediction was made")
     ax.set_ylabel("share of predictions")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
