@@ -188,9 +188,12 @@ class Store:
         # other processes still wait on the busy timeout.
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         upsert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(engine.dialect.name)
-        # a new ticket in one statement; on a re-sent id nothing is inserted (rowcount 0)
+        # a new ticket in one statement; on a re-sent id nothing is inserted and nothing
+        # returned (rowcount cannot tell: psycopg reports -1)
         self._insert_new_ticket = (
-            upsert(TICKETS).on_conflict_do_nothing(index_elements=["ticket_id"])
+            upsert(TICKETS)
+            .on_conflict_do_nothing(index_elements=["ticket_id"])
+            .returning(TICKETS.c.ticket_id)
             if upsert is not None
             else None
         )
@@ -234,7 +237,7 @@ class Store:
         with self.writing() as connection:
             if len(latest) == 1 and self._insert_new_ticket is not None:
                 (ticket,) = latest.values()
-                if not connection.execute(self._insert_new_ticket, ticket).rowcount:
+                if connection.execute(self._insert_new_ticket, ticket).first() is None:
                     connection.execute(_UPDATE_TICKET, _update_params(ticket))  # a re-send
             else:
                 known = connection.execute(_KNOWN_TICKETS, {"ids": list(latest)}).scalars()

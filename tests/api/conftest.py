@@ -4,7 +4,6 @@ module in its own schema (dropped afterwards)."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -16,11 +15,8 @@ from fastapi.testclient import TestClient
 
 from classifier.api import create_app
 from classifier.settings import Settings
-from tests.conftest import MODEL_DIR
+from tests.conftest import MODEL_DIR, PG_URL
 
-PG_URL = os.environ.get(
-    "CLASSIFIER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 KEYS = {
     "intake": "intake-key-0123456789abcdef",
     "engineer": "engineer-key-0123456789abcdef",

@@ -9,13 +9,10 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy
 
-from classifier.store import Store
 from tests.conftest import ROOT
 from training.dataset import load_tickets, split_tickets
 from training.report import (
@@ -28,9 +25,6 @@ from training.report import (
     write_report,
 )
 
-PG_URL = os.environ.get(
-    "CLASSIFIER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PLANTED = "Zomer2026!Planted"
 
 
@@ -88,29 +82,6 @@ def test_confident_errors_are_wrong_sorted_and_redacted(offline, sample):
     planted = errors[ids.index(planted_id)]
     assert "[REDACTED]" in planted["body"]
     assert PLANTED not in json.dumps(offline.data)
-
-
-def _pg_store():
-    schema = f"tc_report_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    return Store.open(PG_URL, schema), admin, schema
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = Store.open(f"sqlite:///{tmp_path / 'classifier.db'}")
-        yield opened
-        opened.engine.dispose()
-        return
-    opened, admin, schema = _pg_store()
-    yield opened
-    opened.engine.dispose()
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
 
 
 def _prediction(category: str, priority: str, decision: str = "auto", version: str = "v1"):

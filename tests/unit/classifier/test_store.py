@@ -1,4 +1,5 @@
-"""The embedded store under concurrent writers (as with several uvicorn workers)."""
+"""The store: re-sent and erased tickets in the prediction log (SQLite and PostgreSQL), and the
+embedded store under concurrent writers (as with several uvicorn workers)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,42 @@ def test_concurrent_writers_never_see_database_is_locked(tmp_path):
         list(pool.map(work, range(200)))  # re-raises any "database is locked"
     assert workers[0].counts() == {"tickets": 200, "predictions": 200, "corrections": 200}
     assert workers[1].ticket("t-7")["current"]["priority"] == "P2"
+
+
+def _logged(store, ticket_id, body, category="cms_plugins"):
+    return (
+        {"ticket_id": ticket_id, "subject": "s", "body": body},
+        {
+            "model_version": "v1",
+            "category": category,
+            "priority": "P3",
+            "missing_info": [],
+            "multi_issue": False,
+            "contains_password": False,
+        },
+    )
+
+
+def test_resent_tickets_update_their_text_unless_erased(store):
+    store.log_predictions([_logged(store, "a", "first")])
+    store.log_predictions([_logged(store, "a", "second", "product_usage")])  # one re-sent
+    assert store.ticket("a")["body"] == "second"
+    assert store.ticket("a")["prediction"]["category"] == "product_usage"
+    store.erase("a")
+    store.log_predictions([_logged(store, "a", "third")])  # erased stays erased
+    assert store.ticket("a")["body"] is None and store.ticket("a")["erased"]
+    store.log_predictions([_logged(store, "b", "b1")])
+    store.log_predictions(  # a batch: new, erased, known, and one id twice (the last wins)
+        [
+            _logged(store, "c", "c1"),
+            _logged(store, "a", "a4"),
+            _logged(store, "b", "b2"),
+            _logged(store, "c", "c2"),
+        ]
+    )
+    assert store.ticket("a")["body"] is None
+    assert store.ticket("b")["body"] == "b2"
+    assert store.ticket("c")["body"] == "c2"
+    assert store.counts() == {"tickets": 3, "predictions": 8, "corrections": 0}
+    predictions, _ = store.report_rows()
+    assert sorted(p["ticket_id"] for p in predictions) == ["a", "b", "c"]  # newest per ticket
