@@ -1,23 +1,21 @@
 """From tickets to model inputs: cleaning, language, spaCy lemmas, signals, rule hits, features.
 
-`Analyzer` turns tickets into `Analysis` records; `build_featurizer` makes the (unfitted)
-scikit-learn feature union the heads are trained on. Shared by serving and training.
+`Analyzer` turns tickets into `Analysis` records, and the selection functions below pick a
+record's inputs for each part of the feature unions (training/features.py builds them,
+classifier/vectorize.py holds their fitted form). Shared by serving and training; no
+scikit-learn here.
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from classifier.rules import RULES_DIR, RuleHit, RuleSet, load_rule_file, rule_scores
 from classifier.schemas import Ticket
@@ -123,9 +121,36 @@ def blank_dutch() -> Any:
     return LiteDutch()
 
 
+def import_spacy() -> Any:
+    """spaCy without its command line. `import spacy` imports spacy.cli (typer, weasel, rich,
+    requests and every command) only to offer `spacy.info`: a third of a second of each
+    serving process's start. During the import, placeholders stand in for spacy.cli and
+    spacy.cli.info; they are removed after it, so spacy.cli still imports on first use, and
+    `spacy.info` imports the real one when called."""
+    if "spacy" in sys.modules:
+        return sys.modules["spacy"]
+
+    def info(*args: Any, **kwargs: Any) -> Any:
+        from spacy.cli.info import info as real_info
+
+        return real_info(*args, **kwargs)
+
+    cli, cli_info = types.ModuleType("spacy.cli"), types.ModuleType("spacy.cli.info")
+    cli_info.info = info  # type: ignore[attr-defined]
+    placeholders = {"spacy.cli": cli, "spacy.cli.info": cli_info}
+    sys.modules.update(placeholders)
+    try:
+        import spacy
+    finally:
+        for name, module in placeholders.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+    return spacy
+
+
 def build_nlp(language: str, lemma_table: dict[str, str]):
     """A blank spaCy pipeline with a lookup lemmatizer over the given table (no downloads)."""
-    import spacy
+    spacy = import_spacy()
     from spacy.language import Language
 
     if "lookup_lemmatizer" not in Language.factories:
@@ -250,188 +275,12 @@ def _numeric(rows: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
     return [row["numeric"] for row in rows]
 
 
-def build_featurizer(
-    use_signals: bool = True, max_char_features: int = 60_000, max_word_features: int = 30_000
-) -> FeatureUnion:
-    """Word n-grams on lemmas + character n-grams on the text (+ signal and rule features)."""
-    parts: list[tuple[str, Any]] = [
-        (
-            "words",
-            Pipeline(
-                [
-                    ("select", FunctionTransformer(_lemmas)),
-                    (
-                        "tfidf",
-                        TfidfVectorizer(
-                            ngram_range=(1, 2),
-                            min_df=2,
-                            max_df=0.9,
-                            sublinear_tf=True,
-                            max_features=max_word_features,
-                            token_pattern=r"(?u)\b\w[\w'-]*\w\b|\b\w\b",
-                        ),
-                    ),
-                ]
-            ),
-        ),
-        (
-            "chars",
-            Pipeline(
-                [
-                    ("select", FunctionTransformer(_texts)),
-                    ("counts", CharNgramCounter((2, 5), 3, max_char_features)),
-                    ("tfidf", TfidfTransformer(sublinear_tf=True)),
-                ]
-            ),
-        ),
-    ]
-    if use_signals:
-        parts.append(
-            (
-                "numeric",
-                Pipeline([("select", FunctionTransformer(_numeric)), ("dict", DictVectorizer())]),
-            )
-        )
-    return FeatureUnion(parts)
-
-
-def word_char_ngrams(word: str, low: int, high: int) -> list[str]:
-    """Character n-grams of one word padded with spaces (as scikit-learn's 'char_wb')."""
-    padded = f" {word} "
-    grams = []
-    for n in range(low, high + 1):
-        if n > len(padded):
-            break
-        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
-    return grams
-
-
-class CharNgramCounter(BaseEstimator, TransformerMixin):
-    """Counts character n-grams inside words, like CountVectorizer(analyzer="char_wb"), but
-    caches each word's column indices: tickets repeat their words, so transform is a dictionary
-    look-up per word instead of a Python loop over every n-gram (about 10x faster)."""
-
-    def __init__(
-        self,
-        ngram_range: tuple[int, int] = (2, 5),
-        min_df: int = 3,
-        max_features: int | None = 60_000,
-        cache_size: int = 200_000,
-    ):
-        self.ngram_range = ngram_range
-        self.min_df = min_df
-        self.max_features = max_features
-        self.cache_size = cache_size
-
-    def fit(self, texts: Sequence[str], y: Any = None) -> CharNgramCounter:
-        low, high = self.ngram_range
-        df: dict[str, int] = {}
-        for text in texts:
-            for gram in {g for w in text.lower().split() for g in word_char_ngrams(w, low, high)}:
-                df[gram] = df.get(gram, 0) + 1
-        kept = [g for g, count in df.items() if count >= self.min_df]
-        if self.max_features is not None and len(kept) > self.max_features:
-            kept = sorted(kept, key=lambda g: (-df[g], g))[: self.max_features]
-        self.vocabulary_ = {gram: i for i, gram in enumerate(sorted(kept))}
-        return self
-
-    def _columns(self, word: str, cache: dict[str, np.ndarray]) -> np.ndarray:
-        found = cache.get(word)
-        if found is None:
-            low, high = self.ngram_range
-            vocabulary = self.vocabulary_
-            found = np.array(
-                [vocabulary[g] for g in word_char_ngrams(word, low, high) if g in vocabulary],
-                dtype=np.int32,
-            )
-            if len(cache) >= self.cache_size:
-                cache.clear()
-            cache[word] = found
-        return found
-
-    def columns(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The vocabulary columns of every text's n-grams, all texts concatenated, and how many
-        belong to each text."""
-        cache = self.__dict__.setdefault("_cache", {})
-        parts: list[np.ndarray] = []
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        for row, text in enumerate(texts):
-            found = [self._columns(w, cache) for w in text.lower().split()]
-            parts.extend(found)
-            lengths[row] = sum(map(len, found))
-        columns = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        return columns, lengths
-
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        columns, lengths = self.columns(texts)
-        rows = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
-        matrix = sp.csr_matrix(
-            (np.ones(columns.shape[0]), (rows, columns)),
-            shape=(len(texts), len(self.vocabulary_)),
-        )
-        matrix.sum_duplicates()
-        return matrix
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        names = np.empty(len(self.vocabulary_), dtype=object)
-        for gram, i in self.vocabulary_.items():
-            names[i] = gram
-        return names
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_cache", None)  # rebuilt on use; never pickled
-        return state
-
-
-class BlockScaler(BaseEstimator, TransformerMixin):
-    """Multiplies the columns from `start` on (the signal and rule block) by `weight`: each head
-    decides how loud the hand-made features speak next to the n-grams."""
-
-    def __init__(self, start: int = 0, weight: float = 1.0):
-        self.start = start
-        self.weight = weight
-
-    def fit(self, x: Any, y: Any = None) -> BlockScaler:
-        scale = np.ones(x.shape[1])
-        scale[self.start :] = self.weight
-        self.scale_ = sp.diags(scale).tocsr()
-        return self
-
-    def transform(self, x: Any) -> Any:
-        return sp.csr_matrix(x) @ self.scale_
-
-
 def _subjects(rows: Sequence[dict[str, Any]]) -> list[str]:
     return [row["subject"] for row in rows]
 
 
 def _subject_numeric(rows: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
     return [{"generic": float(row["generic"]), "words": min(row["words"], 8) / 8} for row in rows]
-
-
-def build_subject_featurizer() -> FeatureUnion:
-    """Features of the subject line alone (is it descriptive?)."""
-    return FeatureUnion(
-        [
-            (
-                "chars",
-                Pipeline(
-                    [
-                        ("select", FunctionTransformer(_subjects)),
-                        ("counts", CharNgramCounter((2, 4), 2, 20_000)),
-                        ("tfidf", TfidfTransformer(sublinear_tf=True)),
-                    ]
-                ),
-            ),
-            (
-                "numeric",
-                Pipeline(
-                    [("select", FunctionTransformer(_subject_numeric)), ("dict", DictVectorizer())]
-                ),
-            ),
-        ]
-    )
 
 
 def subject_record(analysis: Analysis) -> dict[str, Any]:

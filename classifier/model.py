@@ -9,15 +9,16 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import pickle
 import uuid
+import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from classifier.features import Analysis, Analyzer, subject_record
 from classifier.intake import Intake
@@ -30,6 +31,7 @@ from classifier.schemas import (
     SecretSpanOut,
     Ticket,
 )
+from classifier.vectorize import FeatureUnion
 
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
@@ -44,8 +46,14 @@ VALID_PRIORITIES: dict[str, tuple[str, ...]] = {
     "out_of_scope_device": ("P4",),
 }
 FAILURE_PRIORITIES = ("P1", "P2", "P3")
-# Libraries whose version must match the one the artifact was fitted with.
-PINNED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "spacy")
+# The artifact's layout: 2 = plain data only (compiled heads and feature steps, no
+# scikit-learn object); 1 (unrecorded) = fitted scikit-learn pipelines.
+ARTIFACT_FORMAT = 2
+# Libraries whose version must match the one the artifact was made with (numpy arrays are
+# pickled; spaCy lemmatizes). scikit-learn's version is recorded but not checked: the
+# artifact holds none of its objects.
+PINNED_LIBRARIES = ("numpy", "scipy", "spacy")
+RECORDED_LIBRARIES = ("scikit-learn", *PINNED_LIBRARIES)
 BINARY_HEADS = ("multi_issue", "error_given", "steps_given", "ip_needed", "subject_ok")
 # The heads that read the ticket's feature matrix (subject_ok reads the subject's).
 X_HEADS = ("category", "priority", "multi_issue", "error_given", "steps_given", "ip_needed")
@@ -66,13 +74,15 @@ class Thresholds:
 
 
 @dataclass
-class FittedModel:
-    """What the joblib artifact holds: fitted scikit-learn objects and plain data only."""
+class ServingModel:
+    """What the joblib artifact holds: plain data and classifier/ classes only, compiled from
+    the fitted scikit-learn pipelines at training time (training/compile.py), so that serving
+    neither imports scikit-learn nor unpickles its objects."""
 
-    featurizer: Any
-    subject_featurizer: Any
+    featurizer: FeatureUnion
+    subject_featurizer: FeatureUnion
     heads: dict[
-        str, Any
+        str, LinearHead
     ]  # category, priority, multi_issue, error_given, steps_given, ip_needed, subject_ok
     coefficients: dict[str, np.ndarray]  # head -> (n_classes, n_features) for explanations
     feature_names: np.ndarray
@@ -81,6 +91,7 @@ class FittedModel:
     use_signals: bool = True
     max_chars: int = 8_000
     multi_topic_weight: float = 0.0
+    artifact_format: int = ARTIFACT_FORMAT
 
 
 def topic_features(p_category: np.ndarray, p_priority: np.ndarray, weight: float) -> np.ndarray:
@@ -236,163 +247,21 @@ class StackedHeads:
         return {name: out[:, columns] for name, columns in self.columns.items()}
 
 
-@dataclass(frozen=True)
-class Csr:
-    """A CSR matrix as its arrays. The compiled featurizers pass these between their steps and
-    make one scipy matrix at the end: scipy's constructors, checks and stacking cost tens of
-    microseconds a call, which was most of a single ticket's feature time."""
-
-    data: np.ndarray
-    indices: np.ndarray
-    indptr: np.ndarray
-    n_cols: int
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.indptr) - 1
-
-    def row_ids(self) -> np.ndarray:
-        return np.repeat(np.arange(self.n_rows), np.diff(self.indptr))
-
-    @classmethod
-    def of(cls, matrix: Any) -> Csr:
-        matrix = sp.csr_matrix(matrix)
-        return cls(matrix.data, matrix.indices, matrix.indptr, matrix.shape[1])
-
-    def to_scipy(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols), copy=False
-        )
-
-
-def _counts(columns: np.ndarray, lengths: np.ndarray, n_cols: int) -> Csr:
-    """Occurrences per row and column from each row's columns (`lengths[i]` of them for row i),
-    columns sorted within a row: the canonical form scipy's sum_duplicates gives."""
-    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    keys, counts = np.unique(rows * n_cols + columns.astype(np.int64), return_counts=True)
-    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys // n_cols, minlength=len(lengths)), out=indptr[1:])
-    return Csr(counts.astype(np.float64), (keys % n_cols).astype(np.int32), indptr, n_cols)
-
-
-def _tfidf(x: Csr, step: Any) -> Csr:
-    """TfidfTransformer.transform's arithmetic (sublinear tf, idf, l2 rows) on counts."""
-    data = x.data.astype(np.float64)
-    if step.sublinear_tf:
-        np.log(data, out=data)
-        data += 1.0
-    data *= step.idf_[x.indices]
-    lengths = np.diff(x.indptr)
-    rows = np.repeat(np.arange(x.n_rows), lengths)
-    norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=x.n_rows))
-    norms[norms == 0] = 1.0
-    data /= np.repeat(norms, lengths)
-    return Csr(data, x.indices, x.indptr, x.n_cols)
-
-
-def _count_terms(texts: Sequence[str], analyze: Any, vocabulary: dict[str, int]) -> Csr:
-    """CountVectorizer.transform: occurrences of the vocabulary's terms per text."""
-    columns: list[int] = []
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    for row, text in enumerate(texts):
-        before = len(columns)
-        columns.extend(j for j in map(vocabulary.get, analyze(text)) if j is not None)
-        lengths[row] = len(columns) - before
-    return _counts(np.asarray(columns, dtype=np.int64), lengths, len(vocabulary))
-
-
-def _dict_features(rows: Sequence[dict[str, Any]], step: Any) -> Csr:
-    """DictVectorizer.transform for numeric values: known features, sorted by column, zeros
-    kept as stored entries (as scikit-learn does)."""
-    vocabulary = step.vocabulary_
-    data: list[float] = []
-    indices: list[int] = []
-    indptr = [0]
-    for row in rows:
-        if not all(type(v) in (float, int, bool) for v in row.values()):
-            return Csr.of(step.transform(rows))  # strings, lists: scikit-learn's own way
-        found = sorted((vocabulary[f], float(v)) for f, v in row.items() if f in vocabulary)
-        indices.extend(j for j, _ in found)
-        data.extend(v for _, v in found)
-        indptr.append(len(indices))
-    return Csr(
-        np.asarray(data, dtype=np.float64),
-        np.asarray(indices, dtype=np.int32),
-        np.asarray(indptr, dtype=np.int64),
-        len(vocabulary),
-    )
-
-
-def _hstack(blocks: list[Csr]) -> Csr:
-    """The blocks side by side (scipy.sparse.hstack): each row holds its entries of the first
-    block, then of the second, ..."""
-    if len(blocks) == 1:
-        return blocks[0]
-    offsets = np.cumsum([0] + [b.n_cols for b in blocks])
-    order = np.argsort(np.concatenate([b.row_ids() for b in blocks]), kind="stable")
-    data = np.concatenate([b.data for b in blocks])[order]
-    indices = np.concatenate(
-        [b.indices.astype(np.int64) + offset for b, offset in zip(blocks, offsets, strict=False)]
-    )[order].astype(np.int32)
-    indptr = np.sum([b.indptr for b in blocks], axis=0)
-    return Csr(data, indices, indptr, int(offsets[-1]))
-
-
-class FastUnion:
-    """A fitted FeatureUnion's output computed with plain numpy from its fitted state
-    (vocabularies, idf), without scikit-learn's per-call validation: the same matrix, many
-    times faster on a single ticket."""
-
-    def __init__(self, union: Any):
-        from sklearn.feature_extraction import DictVectorizer
-        from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
-        from sklearn.preprocessing import FunctionTransformer
-
-        from classifier.features import CharNgramCounter
-
-        self.parts: list[list[Any]] = []
-        for _, pipe in union.transformer_list:
-            steps: list[Any] = []
-            for _, step in pipe.steps:
-                if isinstance(step, FunctionTransformer):
-                    steps.append(step.func)
-                elif isinstance(step, TfidfVectorizer):
-                    analyze, vocabulary = step.build_analyzer(), step.vocabulary_
-                    steps.append(
-                        lambda d, s=step, a=analyze, v=vocabulary: _tfidf(_count_terms(d, a, v), s)
-                    )
-                elif isinstance(step, TfidfTransformer):
-                    steps.append(lambda x, s=step: _tfidf(x, s))
-                elif isinstance(step, DictVectorizer):
-                    steps.append(lambda d, s=step: _dict_features(d, s))
-                elif isinstance(step, CharNgramCounter):
-                    steps.append(lambda d, s=step: _counts(*s.columns(d), len(s.vocabulary_)))
-                else:
-                    steps.append(lambda d, s=step: Csr.of(s.transform(d)))
-            self.parts.append(steps)
-
-    def transform(self, rows: Sequence[Any]) -> sp.csr_matrix:
-        blocks = []
-        for steps in self.parts:
-            data: Any = rows
-            for step in steps:
-                data = step(data)
-            blocks.append(data if isinstance(data, Csr) else Csr.of(data))
-        return _hstack(blocks).to_scipy()
-
-
 class TicketClassifier:
     """The fitted model plus rules and the guide's logic, behind one `predict`."""
 
-    def __init__(self, fitted: FittedModel, metadata: dict[str, Any], intake: Intake | None = None):
+    def __init__(
+        self, fitted: ServingModel, metadata: dict[str, Any], intake: Intake | None = None
+    ):
         self.fitted = fitted
         self.metadata = metadata
         self.intake = intake or Intake()
         self.analyzer = Analyzer(fitted.lemma_tables, max_chars=fitted.max_chars)
         self.urgent_threshold = fitted.thresholds.urgent
-        self.heads = {name: LinearHead.from_pipeline(h) for name, h in fitted.heads.items()}
-        self.featurizer = FastUnion(fitted.featurizer)
-        self.subject_featurizer = FastUnion(fitted.subject_featurizer)
+        # copies: StackedHeads points their weights into its own array; the artifact's stay
+        self.heads = {name: replace(head) for name, head in fitted.heads.items()}
+        self.featurizer = fitted.featurizer
+        self.subject_featurizer = fitted.subject_featurizer
         n_features = self.heads["category"].weights.shape[0]
         self.stacked = StackedHeads(self.heads, X_HEADS, n_features)
         self.topic_weights = self.heads["multi_issue"].weights[n_features:]
@@ -420,8 +289,6 @@ class TicketClassifier:
         intake: Intake | None = None,
     ) -> TicketClassifier:
         """Load `model.joblib` after checking its sha256 and library versions against metadata."""
-        import joblib
-
         model_dir = Path(model_dir)
         artifact, meta_path = model_dir / ARTIFACT, model_dir / METADATA
         if not artifact.exists() or not meta_path.exists():
@@ -430,6 +297,12 @@ class TicketClassifier:
             metadata = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelLoadError(f"{meta_path} is not valid JSON: {exc}") from exc
+        if metadata.get("artifact_format") != ARTIFACT_FORMAT:
+            raise ModelLoadError(
+                f"{artifact} is in an old artifact format ({metadata.get('artifact_format', 1)}"
+                f", this version reads {ARTIFACT_FORMAT}: plain data, no scikit-learn objects):"
+                " retrain (ticket-classifier train) or re-export it"
+            )
         digest = sha256_file(artifact)
         if digest != metadata.get("artifact_sha256"):
             raise ModelLoadError(
@@ -445,11 +318,17 @@ class TicketClassifier:
                 " (ticket-classifier train)."
             )
         try:
-            fitted = joblib.load(artifact)
-        except Exception as exc:  # joblib raises many types on corrupt pickles
+            fitted = read_artifact(artifact)
+        except Exception as exc:  # unpickling raises many types on corrupt files
             raise ModelLoadError(f"{artifact} could not be loaded: {exc}") from exc
-        if not isinstance(fitted, FittedModel):
-            raise ModelLoadError(f"{artifact} holds a {type(fitted).__name__}, not a FittedModel")
+        if (
+            not isinstance(fitted, ServingModel)
+            or getattr(fitted, "artifact_format", None) != ARTIFACT_FORMAT
+        ):
+            raise ModelLoadError(
+                f"{artifact} holds a {type(fitted).__name__}, not a ServingModel of format "
+                f"{ARTIFACT_FORMAT}: retrain (ticket-classifier train) or re-export it"
+            )
         model = cls(fitted, metadata, intake)
         if urgent_threshold is not None:
             model.urgent_threshold = urgent_threshold
@@ -470,7 +349,12 @@ class TicketClassifier:
         model_dir = Path(model_dir)
         model_dir.mkdir(parents=True, exist_ok=True)
         artifact = model_dir / ARTIFACT
-        joblib.dump(self.fitted, artifact, compress=3)
+        # The model is pickled by the C pickler and joblib stores those bytes: joblib's own
+        # unpickler is pure Python (to read numpy arrays its way), 3x slower on the ~10^5
+        # strings of the vocabularies and lemma tables.
+        payload = pickle.dumps(self.fitted, protocol=pickle.HIGHEST_PROTOCOL)
+        joblib.dump(payload, artifact, compress=3)
+        self.metadata["artifact_format"] = self.fitted.artifact_format
         self.metadata["artifact_sha256"] = sha256_file(artifact)
         self.metadata["artifact_bytes"] = artifact.stat().st_size
         (model_dir / METADATA).write_text(
@@ -728,6 +612,20 @@ def _fired_signals(analysis: Analysis) -> list[str]:
     return fired
 
 
+def read_artifact(path: Path) -> Any:
+    """The object saved in a model.joblib. `save` has joblib store the model's pickled bytes
+    zlib-compressed, which is a zlib stream of a plain pickle of those bytes: read that way,
+    serving does not import joblib (60 ms with its process pools); other joblib files are
+    read by joblib."""
+    try:
+        payload = pickle.loads(zlib.decompress(path.read_bytes()))
+    except (zlib.error, pickle.UnpicklingError):
+        import joblib
+
+        payload = joblib.load(path)
+    return pickle.loads(payload) if isinstance(payload, bytes) else payload
+
+
 def copy_model_dir(source: Path, out: Path) -> None:
     """Copy a model folder's files (those present) to `out`, e.g. to publish it for serving."""
     import shutil
@@ -749,7 +647,7 @@ def sha256_file(path: Path) -> str:
 def installed_versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    return {name: version(name) for name in PINNED_LIBRARIES}
+    return {name: version(name) for name in RECORDED_LIBRARIES}
 
 
 def version_mismatches(recorded: dict[str, str]) -> list[str]:

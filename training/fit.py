@@ -19,18 +19,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 from classifier import __version__
-from classifier.features import (
-    Analysis,
-    Analyzer,
-    BlockScaler,
-    build_featurizer,
-    build_subject_featurizer,
-    subject_record,
-)
+from classifier.features import Analysis, Analyzer, subject_record
 from classifier.model import (
     FAILURE_PRIORITIES,
     URGENT,
-    FittedModel,
     LinearHead,
     Thresholds,
     TicketClassifier,
@@ -41,7 +33,9 @@ from classifier.model import (
 )
 from classifier.rules import all_rule_phrases
 from classifier.schemas import CATEGORIES, PRIORITIES, Ticket
+from training.compile import FittedModel, compile_model
 from training.config import TrainConfig
+from training.features import BlockScaler, build_featurizer, build_subject_featurizer
 
 Progress = Callable[[str], None]
 
@@ -350,4 +344,4 @@ def fit_model(
         "train_size": len(train),
         "config": config.model_dump(),
     }
-    return TicketClassifier(fitted, metadata)
+    return TicketClassifier(compile_model(fitted), metadata)

@@ -1,0 +1,251 @@
+"""Fitted feature extraction as plain data: the serving side of the feature unions.
+
+Training fits scikit-learn objects (training/features.py); `training/compile.py` turns them into
+the classes here, which hold only vocabularies, idf vectors and settings and compute the same
+matrix with numpy. Serving never imports scikit-learn: it costs a second of imports (with scipy
+.stats and pandas) and unpickling its objects another.
+
+The steps pass CSR matrices as their arrays (`Csr`) and make one scipy matrix at the end:
+scipy's constructors, checks and stacking cost tens of microseconds a call, which was most of a
+single ticket's feature time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class Csr:
+    """A CSR matrix as its arrays."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_cols: int
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.indptr) - 1
+
+    def row_ids(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_rows), np.diff(self.indptr))
+
+    def to_scipy(self) -> sp.csr_matrix:
+        return sp.csr_matrix(
+            (self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols), copy=False
+        )
+
+
+def counts(columns: np.ndarray, lengths: np.ndarray, n_cols: int) -> Csr:
+    """Occurrences per row and column from each row's columns (`lengths[i]` of them for row i),
+    columns sorted within a row: the canonical form scipy's sum_duplicates gives."""
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    keys, found = np.unique(rows * n_cols + columns.astype(np.int64), return_counts=True)
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // n_cols, minlength=len(lengths)), out=indptr[1:])
+    return Csr(found.astype(np.float64), (keys % n_cols).astype(np.int32), indptr, n_cols)
+
+
+def hstack(blocks: list[Csr]) -> Csr:
+    """The blocks side by side (scipy.sparse.hstack): each row holds its entries of the first
+    block, then of the second, ..."""
+    if len(blocks) == 1:
+        return blocks[0]
+    offsets = np.cumsum([0] + [b.n_cols for b in blocks])
+    order = np.argsort(np.concatenate([b.row_ids() for b in blocks]), kind="stable")
+    data = np.concatenate([b.data for b in blocks])[order]
+    indices = np.concatenate(
+        [b.indices.astype(np.int64) + offset for b, offset in zip(blocks, offsets, strict=False)]
+    )[order].astype(np.int32)
+    indptr = np.sum([b.indptr for b in blocks], axis=0)
+    return Csr(data, indices, indptr, int(offsets[-1]))
+
+
+@dataclass
+class Tfidf:
+    """TfidfTransformer(norm="l2", use_idf=True).transform's arithmetic on counts."""
+
+    idf: np.ndarray
+    sublinear_tf: bool
+
+    def __call__(self, x: Csr) -> Csr:
+        data = x.data.astype(np.float64)
+        if self.sublinear_tf:
+            np.log(data, out=data)
+            data += 1.0
+        data *= self.idf[x.indices]
+        lengths = np.diff(x.indptr)
+        rows = np.repeat(np.arange(x.n_rows), lengths)
+        norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=x.n_rows))
+        norms[norms == 0] = 1.0
+        data /= np.repeat(norms, lengths)
+        return Csr(data, x.indices, x.indptr, x.n_cols)
+
+
+class WordNgrams:
+    """CountVectorizer(analyzer="word", lowercase=True).transform for a regex token pattern:
+    the texts lower-cased, the pattern's matches, n-grams of them joined by spaces (the same
+    terms as scikit-learn's analyzer, in the same order), counted against the vocabulary."""
+
+    def __init__(self, token_pattern: str, ngram_range: tuple[int, int], vocabulary: dict):
+        self.token_pattern = token_pattern
+        self.ngram_range = ngram_range
+        self.vocabulary = {str(term): int(j) for term, j in vocabulary.items()}
+        self._findall = re.compile(token_pattern).findall
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_findall"]  # a compiled pattern; rebuilt on load
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._findall = re.compile(self.token_pattern).findall
+
+    def analyze(self, text: str) -> list[str]:
+        """The terms of one text (scikit-learn's `build_analyzer()(text)`)."""
+        tokens = self._findall(text.lower())
+        low, high = self.ngram_range
+        if high == 1:
+            return tokens
+        terms = list(tokens) if low == 1 else []
+        for n in range(max(low, 2), min(high + 1, len(tokens) + 1)):
+            terms.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+        return terms
+
+    def __call__(self, texts: Sequence[str]) -> Csr:
+        vocabulary = self.vocabulary
+        columns: list[int] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            before = len(columns)
+            columns.extend(j for j in map(vocabulary.get, self.analyze(text)) if j is not None)
+            lengths[row] = len(columns) - before
+        return counts(np.asarray(columns, dtype=np.int64), lengths, len(vocabulary))
+
+
+def word_char_ngrams(word: str, low: int, high: int) -> list[str]:
+    """Character n-grams of one word padded with spaces (as scikit-learn's 'char_wb')."""
+    padded = f" {word} "
+    grams = []
+    for n in range(low, high + 1):
+        if n > len(padded):
+            break
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+class CharNgramColumns:
+    """Character n-grams inside words (as analyzer="char_wb") looked up in `vocabulary_`, with
+    each word's columns cached: tickets repeat their words, so this is a dictionary look-up per
+    word instead of a Python loop over every n-gram (about 10x faster). Shared by the fitted
+    scikit-learn transformer (training) and its compiled form (`CharNgrams`)."""
+
+    ngram_range: tuple[int, int]
+    vocabulary_: dict[str, int]
+    cache_size: int
+
+    def _columns(self, word: str, cache: dict[str, np.ndarray]) -> np.ndarray:
+        found = cache.get(word)
+        if found is None:
+            low, high = self.ngram_range
+            vocabulary = self.vocabulary_
+            found = np.array(
+                [vocabulary[g] for g in word_char_ngrams(word, low, high) if g in vocabulary],
+                dtype=np.int32,
+            )
+            if len(cache) >= self.cache_size:
+                cache.clear()
+            cache[word] = found
+        return found
+
+    def columns(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary columns of every text's n-grams, all texts concatenated, and how many
+        belong to each text."""
+        cache = self.__dict__.setdefault("_cache", {})
+        parts: list[np.ndarray] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            found = [self._columns(w, cache) for w in text.lower().split()]
+            parts.extend(found)
+            lengths[row] = sum(map(len, found))
+        columns = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        return columns, lengths
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_cache", None)  # rebuilt on use; never pickled
+        return state
+
+
+class CharNgrams(CharNgramColumns):
+    """A fitted CharNgramCounter as data: its settings and vocabulary; counts per text."""
+
+    def __init__(self, ngram_range: tuple[int, int], vocabulary: dict, cache_size: int):
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.vocabulary_ = {str(gram): int(j) for gram, j in vocabulary.items()}
+        self.cache_size = cache_size
+
+    def __call__(self, texts: Sequence[str]) -> Csr:
+        return counts(*self.columns(texts), len(self.vocabulary_))
+
+
+class DictFeatures:
+    """DictVectorizer.transform: known features, sorted by column, zeros kept as stored entries
+    (as scikit-learn does); a string value v of feature f is the feature "f<separator>v" = 1."""
+
+    def __init__(self, vocabulary: dict, separator: str = "="):
+        self.vocabulary = {str(name): int(j) for name, j in vocabulary.items()}
+        self.separator = separator
+
+    def _entry(self, name: str, value: Any) -> tuple[str, float]:
+        if isinstance(value, str):
+            return f"{name}{self.separator}{value}", 1.0
+        if isinstance(value, (int, float, np.number)):
+            return name, float(value)
+        raise TypeError(f"feature {name!r}: unsupported value type {type(value).__name__}")
+
+    def __call__(self, rows: Sequence[dict[str, Any]]) -> Csr:
+        vocabulary = self.vocabulary
+        data: list[float] = []
+        indices: list[int] = []
+        indptr = [0]
+        for row in rows:
+            if all(type(v) in (float, int, bool) for v in row.values()):
+                entries = row.items()
+            else:
+                entries = (self._entry(f, v) for f, v in row.items())
+            found = sorted((vocabulary[f], float(v)) for f, v in entries if f in vocabulary)
+            indices.extend(j for j, _ in found)
+            data.extend(v for _, v in found)
+            indptr.append(len(indices))
+        return Csr(
+            np.asarray(data, dtype=np.float64),
+            np.asarray(indices, dtype=np.int32),
+            np.asarray(indptr, dtype=np.int64),
+            len(vocabulary),
+        )
+
+
+@dataclass
+class FeatureUnion:
+    """A fitted scikit-learn FeatureUnion compiled to steps: per part, the functions applied
+    in turn (selection, counting, tf-idf), the parts' matrices side by side."""
+
+    parts: list[list[Callable[[Any], Any]]]
+
+    def transform(self, rows: Sequence[Any]) -> sp.csr_matrix:
+        blocks = []
+        for steps in self.parts:
+            data: Any = rows
+            for step in steps:
+                data = step(data)
+            blocks.append(data)
+        return hstack(blocks).to_scipy()
