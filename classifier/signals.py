@@ -292,29 +292,41 @@ def subject_is_generic(subject: str) -> bool:
 
 # A word that announces a secret; the secret is the first password-like token after it, in the
 # same sentence ("le mot de passe root est : X", "the transfer code, it is: X", "login jan / X").
-# The leading lookahead lists the letters the alternatives can start with (checked against the
-# parsed pattern in the tests): the scan skips other positions at once, 27% quicker.
-_SECRET_WORD_FIRST = "2abceghijklmnoprstuvw"
+# Grouped by first letter (like _ERROR_TEXT): every top-level branch opens with a literal, so the
+# scan jumps to those letters in C and tries one group there, 4x quicker than the flat list (the
+# tests check it finds the same words as the flat list); a leading \b is written (?<=\bx).
 _SECRET_WORD = Caseless(
-    r"(?=[" + _SECRET_WORD_FIRST + r"])"
-    r"(?:pas{1,2}w(?:or|ro|r|o)?[dt]s?|passcode|passphrase|\bpwd\b|\bpw\b|\bpass\b|\bpasw\b|"
-    r"wachtwoo?r?d\w*|paswoor?[dt]\w*|passwoord\w*|\bww\b|w8woord|wachtzin|\bp/w\b|"
-    r"mots?[ -]?de[ -]?pass?e?|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|"
-    r"\bsecret\b|\btoken\b|\bjeton\b|"
-    r"api[ _-]?key|(?:secret|access|private|license|licence|product|wpa|wifi|wi-fi|network)"
-    r"[ _-]?key\b|(?<!hardware )(?<!usb )(?<!security )\bkey\s*[:=]|"
-    r"cl[ée] (?:api|secr[eè]te|wpa|wi-?fi)|sleutel|(?:wi-?fi|wlan|wpa2?)[ -]?code|"
-    r"code (?:wi-?fi|wpa2?)\b|"
-    r"auth[ -]?(?:code|info)|code auth|authenticatiecode|authentication code|"
-    r"code d'authentification|backup ?codes?|herstelcodes?|recovery codes?|codes? de secours|"
-    r"codes? de récupération|beveiligingscode|veiligheidscode|security code|"
-    r"code de sécurité|2fa|"
-    r"\bepp\b|transfer ?code|verhuis(?:code|token)|overdrachtscode|autorisatiecode|"
-    r"code de transfert|code d'autorisation|authori[sz]ation code|\blogin\b|identifiants?|"
-    r"inloggegevens|credentials|gebruikersnaam|username|utilisateur|\bbearer\b|"
-    r"ontgrendel\w*|unlock code|code de déverrouillage|code secret|toegangscode|inlogcode|"
-    r"code d'accès|access code|inloggen|\blog(?:ged|ging)? ?in\b|\binlog\w*|"
-    r"\b(?:me |se )?connect(?:e|er|é)\b|aanmeld\w*|sign(?:ed|ing)? ?in\b)",
+    r"(?:"
+    r"p(?:as{1,2}w(?:or|ro|r|o)?[dt]s?|asscode|assphrase|(?<=\bp)wd\b|(?<=\bp)w\b|"
+    r"(?<=\bp)ass\b|(?<=\bp)asw\b|aswoor?[dt]\w*|asswoord\w*|(?<=\bp)/w\b|in ?code|"
+    r"(?<=\bp)in\b|rivate[ _-]?key\b|roduct[ _-]?key\b)|"
+    r"w(?:achtwoo?r?d\w*|(?<=\bw)w\b|8woord|achtzin|pa[ _-]?key\b|ifi[ _-]?key\b|"
+    r"i-fi[ _-]?key\b|(?:i-?fi|lan|pa2?)[ -]?code)|"
+    r"m(?:ots?[ -]?de[ -]?pass?e?|(?<=\bm)dp\b|(?<=\bm)e connect(?:e|er|é)\b)|"
+    r"c(?:(?<=\bc)ode pin\b|l[ée] (?:api|secr[eè]te|wpa|wi-?fi)|ode (?:wi-?fi|wpa2?)\b|"
+    r"ode auth|ode d'authentification|odes? de secours|odes? de récupération|"
+    r"ode de sécurité|ode de transfert|ode d'autorisation|redentials|"
+    r"ode de déverrouillage|ode secret|ode d'accès|(?<=\bc)onnect(?:e|er|é)\b)|"
+    r"s(?:(?<=\bs)ecret\b|ecret[ _-]?key\b|leutel|ecurity code|"
+    r"(?<=\bs)e connect(?:e|er|é)\b|ign(?:ed|ing)? ?in\b)|"
+    r"t(?:(?<=\bt)oken\b|ransfer ?code|oegangscode)|"
+    r"j(?:(?<=\bj)eton\b)|"
+    r"a(?:pi[ _-]?key|ccess[ _-]?key\b|uth[ -]?(?:code|info)|uthenticatiecode|"
+    r"uthentication code|utorisatiecode|uthori[sz]ation code|ccess code|anmeld\w*)|"
+    r"l(?:icense[ _-]?key\b|icence[ _-]?key\b|(?<=\bl)ogin\b|(?<=\bl)og(?:ged|ging)? ?in\b)|"
+    r"n(?:etwork[ _-]?key\b)|"
+    r"k(?:(?<!hardware k)(?<!usb k)(?<!security k)(?<=\bk)ey\s*[:=])|"
+    r"b(?:ackup ?codes?|eveiligingscode|(?<=\bb)earer\b)|"
+    r"h(?:erstelcodes?)|"
+    r"r(?:ecovery codes?)|"
+    r"v(?:eiligheidscode|erhuis(?:code|token))|"
+    r"2(?:fa)|"
+    r"e(?:(?<=\be)pp\b)|"
+    r"o(?:verdrachtscode|ntgrendel\w*)|"
+    r"i(?:dentifiants?|nloggegevens|nlogcode|nloggen|(?<=\bi)nlog\w*)|"
+    r"g(?:ebruikersnaam)|"
+    r"u(?:sername|tilisateur|nlock code)"
+    r")",
 )
 MAX_ANNOUNCEMENTS = 200
 _WINDOW = 90  # characters after the announcing word that may hold the secret
