@@ -21,17 +21,21 @@ class Caseless:
 
     `needs`: lower-case literals of which any match contains one; a lower-cased text holding
     none of them is not scanned (checked on the fast path only: IGNORECASE also matches look-alikes
-    such as 'ſ' for 's' that lower-casing leaves alone)."""
+    such as 'ſ' for 's' that lower-casing leaves alone). `hint`: the same for a short pattern
+    every match holds (found by a quick scan where the pattern itself is slow to try)."""
 
-    def __init__(self, pattern: str, needs: tuple[str, ...] = ()):
+    def __init__(self, pattern: str, needs: tuple[str, ...] = (), hint: str | None = None):
         self.fast = re.compile(pattern)
         self.slow = re.compile(pattern, re.IGNORECASE)
         self.needs = needs
+        self.hint = re.compile(hint) if hint else None
 
     def _hopeless(self, pattern: re.Pattern[str], target: str) -> bool:
-        return (
-            bool(self.needs) and pattern is self.fast and not any(n in target for n in self.needs)
-        )
+        if pattern is not self.fast:
+            return False
+        if self.needs and not any(n in target for n in self.needs):
+            return True
+        return self.hint is not None and not self.hint.search(target)
 
     def _pick(self, text: str, lower: str | None) -> tuple[re.Pattern[str], str]:
         lower = text.lower() if lower is None else lower
@@ -62,9 +66,11 @@ _TLDS = (
 )
 _DOMAIN = Caseless(
     r"(?<![\w.@-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,6}(?:" + _TLDS + r")(?![\w-])",
+    hint=r"[a-z0-9]\.[a-z]",  # a label's last character, its dot and a TLD's first letter
 )
 _EMAIL_DOMAIN = Caseless(
-    r"(?<![\w.+-])[\w.+-]{1,64}+@((?:[a-z0-9-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![\w-])"
+    r"(?<![\w.+-])[\w.+-]{1,64}+@((?:[a-z0-9-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![\w-])",
+    needs=("@",),
 )
 # Placeholders, big third parties and the provider's own hosts name nothing of the customer's.
 _NOT_CUSTOMER = re.compile(
@@ -118,6 +124,9 @@ def names_host(text: str) -> bool:
 
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
+# What every match of each holds: a text without it is not scanned (both patterns open with a
+# lookbehind, tried at every position; these open with a literal or a set, which re skips to).
+_IP_HINTS = ((_IPV4, re.compile(r"\d\.\d")), (_IPV6, re.compile(r":[0-9a-f]{0,4}:", re.I)))
 _CUSTOMER_IP_CUE = re.compile(
     r"(?:\b(?:mijn|ons|onze|m'n|my|our|mon|notre|nos|publiek|public|publique|extern|external)\b"
     r"[^.\n]{0,40}\bip\b|\bip\b[^.\n]{0,30}\b(?:van (?:ons|mij|het kantoor|thuis|de zaak)|"
@@ -142,7 +151,9 @@ class IpMention:
 
 def find_ips(text: str) -> list[IpMention]:
     mentions: list[IpMention] = []
-    for pattern in (_IPV4, _IPV6):
+    for pattern, hint in _IP_HINTS:
+        if not hint.search(text):
+            continue
         for match in pattern.finditer(text):
             raw = match.group(0)
             try:

@@ -342,3 +342,28 @@ def test_secret_word_grouping_finds_what_the_flat_list_finds():
         ((op, av),) = list(av[-1])
     assert op is c.BRANCH
     assert all(branch[0][0] is c.LITERAL for branch in av[1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "site www.bakkerij-jansens.be en mail jan@bakkerij.be",
+        "A1.B2.SHOP ligt plat, 9.x.com ook",
+        "server 81.82.83.84 and 192.168.1.1 from 2001:db8::1, ::1, fe80::1 or ABCD::EF01",
+        "1:2:3:4:5:6:7:8 and 10.0.0.1.5",
+    ],
+)
+def test_pre_check_hints_hold_in_every_match(text: str):
+    """A text is skipped when it lacks the hint of a pattern: every match must hold it."""
+    from classifier.signals import _DOMAIN, _IP_HINTS
+
+    lower = text.lower()
+    found = 0
+    for match in _DOMAIN.fast.finditer(lower):
+        found += 1
+        assert _DOMAIN.hint is not None and _DOMAIN.hint.search(match.group(0))
+    for pattern, hint in _IP_HINTS:
+        for match in pattern.finditer(text):
+            found += 1
+            assert hint.search(match.group(0))
+    assert found  # the examples do hold matches
