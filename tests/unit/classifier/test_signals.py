@@ -277,44 +277,93 @@ def test_second_dev_set_secrets_are_redacted_whole():
             assert not [secret for secret in row["secrets"] if secret in redacted]
 
 
-def test_secret_word_lookahead_lists_every_first_letter():
-    """The quick-skip lookahead of _SECRET_WORD must admit every letter an alternative can start
-    with, or announcing words would silently go unseen."""
+# The announcing words as a flat list: the reference the first-letter grouping must match.
+_SECRET_WORD_FLAT = (
+    r"(?:pas{1,2}w(?:or|ro|r|o)?[dt]s?|passcode|passphrase|\bpwd\b|\bpw\b|\bpass\b|\bpasw\b|"
+    r"wachtwoo?r?d\w*|paswoor?[dt]\w*|passwoord\w*|\bww\b|w8woord|wachtzin|\bp/w\b|"
+    r"mots?[ -]?de[ -]?pass?e?|\bmdp\b|pin ?code|\bcode pin\b|\bpin\b|"
+    r"\bsecret\b|\btoken\b|\bjeton\b|"
+    r"api[ _-]?key|(?:secret|access|private|license|licence|product|wpa|wifi|wi-fi|network)"
+    r"[ _-]?key\b|(?<!hardware )(?<!usb )(?<!security )\bkey\s*[:=]|"
+    r"cl[ée] (?:api|secr[eè]te|wpa|wi-?fi)|sleutel|(?:wi-?fi|wlan|wpa2?)[ -]?code|"
+    r"code (?:wi-?fi|wpa2?)\b|"
+    r"auth[ -]?(?:code|info)|code auth|authenticatiecode|authentication code|"
+    r"code d'authentification|backup ?codes?|herstelcodes?|recovery codes?|codes? de secours|"
+    r"codes? de récupération|beveiligingscode|veiligheidscode|security code|"
+    r"code de sécurité|2fa|"
+    r"\bepp\b|transfer ?code|verhuis(?:code|token)|overdrachtscode|autorisatiecode|"
+    r"code de transfert|code d'autorisation|authori[sz]ation code|\blogin\b|identifiants?|"
+    r"inloggegevens|credentials|gebruikersnaam|username|utilisateur|\bbearer\b|"
+    r"ontgrendel\w*|unlock code|code de déverrouillage|code secret|toegangscode|inlogcode|"
+    r"code d'accès|access code|inloggen|\blog(?:ged|ging)? ?in\b|\binlog\w*|"
+    r"\b(?:me |se )?connect(?:e|er|é)\b|aanmeld\w*|sign(?:ed|ing)? ?in\b)"
+)
+
+
+def test_secret_word_grouping_finds_what_the_flat_list_finds():
+    """_SECRET_WORD is the flat word list regrouped by first letter for speed: on every word,
+    in every case, glued to others and to random characters, both find the same spans (on the
+    lower-cased fast path and on the IGNORECASE one)."""
+    import random
+    import re
+
+    from classifier.signals import _SECRET_WORD
+
+    flat_fast, flat_slow = re.compile(_SECRET_WORD_FLAT), re.compile(_SECRET_WORD_FLAT, re.I)
+    found = re.findall(r"[a-z0-9/'é-]+(?: [a-z'é]+)*", _SECRET_WORD_FLAT.replace("|", " | "))
+    extra = ["log in", "logged in", "me connecte", "se connecter", "hardware key:", "usb key="]
+    words = [*sorted(set(found)), *extra, "key ="]
+    rng = random.Random(3)
+    noise = [*"abcdeklmnopstuw2/ -_:=.'\n\té", "İ", "K", "ſ", "P", "É"]
+    texts = list(words) + [w.upper() for w in words] + [w.capitalize() for w in words]
+    for _ in range(3000):
+        parts = [
+            rng.choice(words)
+            if rng.random() < 0.5
+            else "".join(rng.choices(noise, k=rng.randint(0, 6)))
+            for _ in range(rng.randint(1, 6))
+        ]
+        texts.append(rng.choice(["", " ", "x", "-"]).join(parts))
+    for text in texts:
+        lower = text.lower()
+        if len(lower) == len(text):
+            assert [m.span() for m in _SECRET_WORD.fast.finditer(lower)] == [
+                m.span() for m in flat_fast.finditer(lower)
+            ], text
+        assert [m.span() for m in _SECRET_WORD.slow.finditer(text)] == [
+            m.span() for m in flat_slow.finditer(text)
+        ], text
+    # the structure that makes it fast: one literal first letter per top-level branch
     import re._constants as c
     import re._parser as parser
 
-    from classifier.signals import _SECRET_WORD, _SECRET_WORD_FIRST
+    ((op, av),) = list(parser.parse(_SECRET_WORD.fast.pattern))
+    if op is c.SUBPATTERN:
+        ((op, av),) = list(av[-1])
+    assert op is c.BRANCH
+    assert all(branch[0][0] is c.LITERAL for branch in av[1])
 
-    def firsts(items) -> tuple[set[str], bool]:
-        out: set[str] = set()
-        for op, av in items:
-            if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-                continue
-            if op is c.LITERAL:
-                return out | {chr(av)}, False
-            if op is c.IN:
-                for kind, arg in av:
-                    assert kind in (c.LITERAL, c.RANGE), kind
-                    chars = [arg] if kind is c.LITERAL else range(arg[0], arg[1] + 1)
-                    out |= {chr(ch) for ch in chars}
-                return out, False
-            if op is c.SUBPATTERN:
-                found, empty = firsts(av[-1])
-            elif op is c.BRANCH:
-                results = [firsts(branch) for branch in av[1]]
-                found = set().union(*(r[0] for r in results))
-                empty = any(r[1] for r in results)
-            else:
-                assert op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT), op
-                found, empty = firsts(av[2])
-                empty = empty or av[0] == 0
-            out |= found
-            if not empty:
-                return out, False
-        return out, True
 
-    pattern = _SECRET_WORD.fast.pattern
-    body = pattern[pattern.index("])") + 2 :]  # the pattern after the lookahead
-    letters, can_be_empty = firsts(list(parser.parse(body)))
-    assert not can_be_empty
-    assert letters <= set(_SECRET_WORD_FIRST)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "site www.bakkerij-jansens.be en mail jan@bakkerij.be",
+        "A1.B2.SHOP ligt plat, 9.x.com ook",
+        "server 81.82.83.84 and 192.168.1.1 from 2001:db8::1, ::1, fe80::1 or ABCD::EF01",
+        "1:2:3:4:5:6:7:8 and 10.0.0.1.5",
+    ],
+)
+def test_pre_check_hints_hold_in_every_match(text: str):
+    """A text is skipped when it lacks the hint of a pattern: every match must hold it."""
+    from classifier.signals import _DOMAIN, _IP_HINTS
+
+    lower = text.lower()
+    found = 0
+    for match in _DOMAIN.fast.finditer(lower):
+        found += 1
+        assert _DOMAIN.hint is not None and _DOMAIN.hint.search(match.group(0))
+    for pattern, hint in _IP_HINTS:
+        for match in pattern.finditer(text):
+            found += 1
+            assert hint.search(match.group(0))
+    assert found  # the examples do hold matches
