@@ -22,13 +22,15 @@ install: $(STAMP) ## Create .venv and install the project with its pinned depend
 run: $(STAMP) ## Serve the API on the embedded SQLite store with the shipped model
 	$(BIN)/ticket-classifier serve --host $(HOST) --port $(PORT) --dev-keys
 
-test: $(STAMP) ## Lint, then run the whole test suite (data contract included)
+test: $(STAMP) ## Lint and type-check, then run the whole test suite (data contract included)
 	$(BIN)/ruff check classifier training tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## Lint and check formatting
+lint: $(STAMP) ## Lint, check formatting and types
 	$(BIN)/ruff check classifier training tests bench
 	$(BIN)/ruff format --check classifier training tests bench
+	$(BIN)/mypy
 
 train: $(STAMP) ## Retrain the shipped model in models/ from data/tickets.jsonl
 	$(BIN)/ticket-classifier train

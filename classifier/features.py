@@ -13,7 +13,7 @@ import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -86,14 +86,14 @@ def blank_french() -> Any:
     elision = "'’"
 
     class LiteFrenchDefaults(BaseDefaults):
-        prefixes: ClassVar[list[str]] = [
+        prefixes = (
             *TOKENIZER_PREFIXES,
             rf"(?:[dlnjmstcDLNJMSTC]|qu|Qu)[{elision}](?=[{ALPHA}])",
-        ]
-        infixes: ClassVar[list[str]] = [
+        )
+        infixes = (
             *TOKENIZER_INFIXES,
             rf"(?<=[{ALPHA}][{elision}])(?=[{ALPHA}])",
-        ]
+        )
 
     class LiteFrench(Language):
         lang = "fr"

@@ -505,18 +505,18 @@ class TicketClassifier:
         issues = _issues_found(category, analysis, np.asarray(p_cat)) if multi_issue else None
         return Prediction.model_construct(
             id=ticket.id or f"t-{uuid.uuid4().hex[:12]}",
-            category=category,  # type: ignore[arg-type]
-            priority=priority,  # type: ignore[arg-type]
-            missing_info=missing,  # type: ignore[arg-type]
+            category=category,
+            priority=priority,
+            missing_info=missing,
             multi_issue=multi_issue,
             contains_password=contains_password,
-            language=analysis.language,  # type: ignore[arg-type]
+            language=analysis.language,
             confidence=confidence,
             alternatives={
                 "category": _top3(p_cat, p.category_rank, CATEGORIES),
                 "priority": _top3(p_pri, p.priority_rank, PRIORITIES),
             },
-            decision=decision,  # type: ignore[arg-type]
+            decision=decision,
             needs_review=urgent or any(d == "review" for d in decision.values()),
             urgent=urgent,
             language_fallback=analysis.language_fallback,
@@ -555,7 +555,9 @@ class TicketClassifier:
         return [_readable(names[indices[i]]) for i in order if contributions[i] > 0]
 
 
-def ordered_columns(proba: np.ndarray, classes: Sequence[str], order: Sequence[str]) -> np.ndarray:
+def ordered_columns(
+    proba: np.ndarray, classes: Sequence[str] | np.ndarray, order: Sequence[str]
+) -> np.ndarray:
     """Probabilities (a row or a matrix) with their last axis in the guide's label order."""
     index = {c: i for i, c in enumerate(classes)}
     return proba[..., [index[c] for c in order]]

@@ -709,14 +709,14 @@ def _follow_up_secret(text: str, cue: re.Match[str]) -> SecretSpan | None:
             if len(words) <= 5 and words[0] not in _STOP_VALUE and not _SECRET_WORD.search(value):
                 start = cue.end() + phrase.start("v")
                 return SecretSpan(start, start + len(value), "password")
-    candidate = _CANDIDATE.match(rest)
-    if not candidate:
+    first = _CANDIDATE.match(rest)
+    if not first:
         return None
-    value = candidate.group(0).rstrip(".,:;)")
+    value = first.group(0).rstrip(".,:;)")
     if _REFERENCE_SHAPE.fullmatch(value) or not _looks_like_secret(value):
         return None
     if context or _STRONG.fullmatch(value):
-        start = cue.end() + candidate.start()
+        start = cue.end() + first.start()
         return SecretSpan(start, start + len(value), "password")
     return None
 

@@ -187,16 +187,16 @@ class Store:
         # instead of polling SQLite's busy handler (which sleeps and made p99 latency soar);
         # other processes still wait on the busy timeout.
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
-        upsert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(engine.dialect.name)
         # a new ticket in one statement; on a re-sent id nothing is inserted and nothing
         # returned (rowcount cannot tell: psycopg reports -1)
-        self._insert_new_ticket = (
-            upsert(TICKETS)
-            .on_conflict_do_nothing(index_elements=["ticket_id"])
-            .returning(TICKETS.c.ticket_id)
-            if upsert is not None
-            else None
-        )
+        self._insert_new_ticket: Any = None
+        for dialect, upsert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert)):
+            if engine.dialect.name == dialect:
+                self._insert_new_ticket = (
+                    upsert(TICKETS)
+                    .on_conflict_do_nothing(index_elements=["ticket_id"])
+                    .returning(TICKETS.c.ticket_id)
+                )
 
     @classmethod
     def open(cls, url: str, schema: str | None = None) -> Store:

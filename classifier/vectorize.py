@@ -13,7 +13,7 @@ single ticket's feature time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +134,7 @@ class WordNgrams:
 def word_char_ngrams(word: str, low: int, high: int) -> list[str]:
     """Character n-grams of one word padded with spaces (as scikit-learn's 'char_wb')."""
     padded = f" {word} "
-    grams = []
+    grams: list[str] = []
     for n in range(low, high + 1):
         if n > len(padded):
             break
@@ -218,6 +218,7 @@ class DictFeatures:
         indices: list[int] = []
         indptr = [0]
         for row in rows:
+            entries: Iterable[tuple[str, Any]]
             if all(type(v) in (float, int, bool) for v in row.values()):
                 entries = row.items()
             else:

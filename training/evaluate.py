@@ -34,8 +34,8 @@ def missing_info_micro(
     gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
 ) -> dict[str, float]:
     tp = fp = fn = 0
-    for g, p in zip(gold, pred, strict=True):
-        g, p = set(g), set(p)
+    for given, predicted in zip(gold, pred, strict=True):
+        g, p = set(given), set(predicted)
         tp += len(g & p)
         fp += len(p - g)
         fn += len(g - p)

@@ -43,7 +43,7 @@ def parse_keys(text: str, source: str) -> list[ApiKey]:
             raise KeyError_(f"{source}: item {number}: expected role:key with a role of {ROLES}")
         if len(key) < 16:
             raise KeyError_(f"{source}: item {number}: a key needs at least 16 characters")
-        keys.append(ApiKey(role, key))  # type: ignore[arg-type]
+        keys.append(ApiKey(role, key))
     return keys
 
 
