@@ -223,7 +223,11 @@ def test_the_page_is_self_contained_and_matches_the_json(model, sample, tmp_path
     ]
     report = build_report(model, sample, (predictions, corrections))
     json_path, html_path = write_report(report, tmp_path / "out", png_dir=tmp_path / "png")
-    data = json.loads(json_path.read_text())
+
+    def no_constants(name):
+        raise AssertionError(f"{name} is not JSON")  # NaN must have become null
+
+    data = json.loads(json_path.read_text(), parse_constant=no_constants)
     html = html_path.read_text()
     assert data["model"]["version"] == model.version
     assert data["live"]["agreement"]["priority"]["accuracy_final"] == pytest.approx(2 / 3)
