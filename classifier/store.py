@@ -100,7 +100,8 @@ _KNOWN_TICKETS = select(TICKETS.c.ticket_id).where(
 _UPDATE_TICKET = update(TICKETS).where(
     TICKETS.c.ticket_id == bindparam("key"), TICKETS.c.erased_at.is_(None)
 )
-_INSERT_PREDICTION = insert(cast(Table, PredictionRow.__table__))
+PREDICTIONS = cast(Table, PredictionRow.__table__)
+_INSERT_PREDICTION = insert(PREDICTIONS)
 
 
 def _update_params(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +147,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # a read-only snapshot (reports) takes no write lock: it never holds the service's writes up
+    read_only = connection.get_execution_options().get("read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:
@@ -226,6 +229,15 @@ class Store:
     def writing(self) -> Iterator[Connection]:
         """One transaction on a plain connection (the hot path: no ORM unit of work)."""
         with self._write_lock or nullcontext(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """One read-only snapshot: neither the in-process write lock nor SQLite's write lock."""
+        with (
+            self.engine.connect().execution_options(read_only=True) as connection,
+            connection.begin(),
+        ):
             yield connection
 
     def log_predictions(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
@@ -402,30 +414,35 @@ class Store:
 
     def report_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """For accuracy reports, labels only (no text): the newest prediction of every ticket
-        and every correction, oldest first."""
-        fields = (*LABEL_FIELDS, "decision", "confidence")
-        with self.session() as session:
-            newest = select(func.max(PredictionRow.id)).group_by(PredictionRow.ticket_id)
-            predictions = [
-                {
-                    "ticket_id": row.ticket_id,
-                    "model_version": row.model_version,
-                    "created_at": as_utc(row.created_at),
-                    **{k: row.prediction.get(k) for k in fields},
-                }
-                for row in session.scalars(
-                    select(PredictionRow).where(PredictionRow.id.in_(newest))
+        and every correction, oldest first (read from one snapshot, taking no write lock)."""
+        predictions, corrections = PREDICTIONS.c, cast(Table, CorrectionRow.__table__).c
+        newest = select(func.max(predictions.id)).group_by(predictions.ticket_id)
+        with self.reading() as connection:
+            logged = connection.execute(
+                select(
+                    predictions.ticket_id,
+                    predictions.model_version,
+                    predictions.created_at,
+                    predictions.prediction,
+                ).where(predictions.id.in_(newest.scalar_subquery()))
+            ).all()
+            corrected = connection.execute(
+                select(corrections.ticket_id, corrections.created_at, corrections.after).order_by(
+                    corrections.id
                 )
-            ]
-            corrections = [
-                {
-                    "ticket_id": row.ticket_id,
-                    "created_at": as_utc(row.created_at),
-                    "after": row.after,
-                }
-                for row in session.scalars(select(CorrectionRow).order_by(CorrectionRow.id))
-            ]
-        return predictions, corrections
+            ).all()
+        return [
+            {
+                "ticket_id": ticket_id,
+                "model_version": version,
+                "created_at": as_utc(created_at),
+                **{k: prediction.get(k) for k in (*LABEL_FIELDS, "decision")},
+            }
+            for ticket_id, version, created_at, prediction in logged
+        ], [
+            {"ticket_id": ticket_id, "created_at": as_utc(created_at), "after": after}
+            for ticket_id, created_at, after in corrected
+        ]
 
     def counts(self) -> dict[str, int]:
         with self.session() as session:

@@ -71,3 +71,15 @@ def test_resent_tickets_update_their_text_unless_erased(store):
     assert store.counts() == {"tickets": 3, "predictions": 8, "corrections": 0}
     predictions, _ = store.report_rows()
     assert sorted(p["ticket_id"] for p in predictions) == ["a", "b", "c"]  # newest per ticket
+
+
+def test_a_report_read_never_holds_the_service_writes_up(tmp_path):
+    url = f"sqlite:///{tmp_path / 'classifier.db'}"
+    service, analyst = Store.open(url), Store.open(url)  # two processes' engines
+    service.log_predictions([_logged(service, "a", "first")])
+    with analyst.reading() as connection:
+        connection.exec_driver_sql("SELECT count(*) FROM predictions").scalar()
+        service.log_predictions([_logged(service, "b", "during the read")])  # not blocked
+        seen = connection.exec_driver_sql("SELECT count(*) FROM predictions").scalar()
+    assert seen == 1  # the read is one snapshot
+    assert sorted(p["ticket_id"] for p in analyst.report_rows()[0]) == ["a", "b"]
