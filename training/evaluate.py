@@ -200,6 +200,7 @@ def slices(gold: pd.DataFrame, pred: pd.DataFrame) -> dict[str, dict[str, Any]]:
                 "category_accuracy",
                 "priority_accuracy",
                 "missing_info_micro_f1",
+                "multi_issue_f1",
                 "urgent_recall",
             )
         }

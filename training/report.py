@@ -26,7 +26,7 @@ from classifier.schemas import CATEGORIES, PRIORITIES
 from classifier.settings import REPORT_HTML, REPORT_JSON
 from classifier.signals import redact
 from training import plots
-from training.evaluate import TARGETS, evaluate_predictions, field_metrics, predictions_frame
+from training.evaluate import TARGETS, evaluate_predictions, predictions_frame
 from training.fit import tickets_of
 
 CALIBRATION_BINS = 10
@@ -71,7 +71,7 @@ def offline_section(
         "targets": TARGETS,
         "per_class": evaluation["per_class"],
         "confusion": evaluation["confusion"],
-        "breakdowns": {key: breakdown(gold, pred, key) for key in ("language", "channel")},
+        "breakdowns": breakdowns(evaluation["slices"]),
         "calibration": {
             name: reliability(pred, gold, name) for name in ("category", "priority", "multi_issue")
         },
@@ -112,28 +112,13 @@ def offline_section(
     return Report(data, figures)
 
 
-def breakdown(gold: pd.DataFrame, pred: pd.DataFrame, key: str) -> list[dict[str, Any]]:
-    """Headline figures per value of a ticket field (language, channel)."""
-    rows = []
-    values = gold[key].fillna("unknown")
-    for value in sorted(values.unique()):
-        mask = (values == value).to_numpy()
-        m = field_metrics(gold[mask].reset_index(drop=True), pred[mask].reset_index(drop=True))
-        rows.append(
-            {
-                "value": str(value),
-                "n": int(mask.sum()),
-                **{
-                    k: m[k]
-                    for k in (
-                        "category_accuracy",
-                        "priority_accuracy",
-                        "missing_info_micro_f1",
-                        "multi_issue_f1",
-                    )
-                },
-            }
-        )
+def breakdowns(slices: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The evaluation's per-language and per-channel slices as rows per field."""
+    rows: dict[str, list[dict[str, Any]]] = {"language": [], "channel": []}
+    for name, figures in slices.items():
+        key, found, value = name.partition("=")
+        if found and key in rows:
+            rows[key].append({"value": value, **figures})
     return rows
 
 
