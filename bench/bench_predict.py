@@ -80,6 +80,18 @@ def main() -> None:
     model.predict(tickets[:50])
     batch_s = best_of(3, lambda: model.predict(tickets))
 
+    def cold() -> None:
+        # every word new to the process: spaCy's chunk caches and the char n-gram word cache
+        # emptied first (a service that just started; a warm one has seen most words)
+        for nlp in model.analyzer._nlp.values():
+            nlp.tokenizer._flush_cache()
+        for union in (model.featurizer, model.subject_featurizer):
+            for step in (s for part in union.parts for s in part):
+                getattr(step, "__dict__", {}).pop("_cache", None)
+        model.predict(tickets)
+
+    cold_s = best_of(3, cold)
+
     latencies = []
     for ticket in tickets[:500]:
         start = time.perf_counter()
@@ -87,7 +99,9 @@ def main() -> None:
         latencies.append((time.perf_counter() - start) * 1000)
     latencies.sort()
 
-    nlp = model.analyzer.nlp("nl")
+    import spacy
+
+    nlp = spacy.blank("nl")  # spaCy's own tokenizer, as shipped: a yardstick of the machine
     texts = [f"{t.subject}\n{t.body}".lower() for t in tickets]
     tokenizer_s = best_of(3, lambda: list(nlp.tokenizer.pipe(texts)))
 
@@ -101,6 +115,10 @@ def main() -> None:
     print(
         f"  batch of 1,000 typical tickets               {1000 / batch_s:8.0f} tickets/s "
         f"({batch_s * 1000:.0f} ms)  target ≥ 1,500/s"
+    )
+    print(
+        f"  the same batch, caches emptied first         {1000 / cold_s:8.0f} tickets/s "
+        f"({cold_s * 1000:.0f} ms)"
     )
     print(
         f"  one ticket p50                               {statistics.median(latencies):8.2f} ms"

