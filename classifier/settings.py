@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     max_ticket_bytes: int = Field(default=256 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_batch_tickets: int = Field(default=1000, ge=1)
+    micro_batch: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description="most single-ticket requests predicted together under load (1: never batch)",
+    )
     sla_policy: SlaPolicy = Field(
         default_factory=SlaPolicy,
         description='first-response policy, as JSON: {"closing_days": ["2026-12-31"], ...}',

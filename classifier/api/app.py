@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classifier.api.auth import PERMISSIONS, KeyRing, Role, parse_keys, write_dev_keys
+from classifier.api.batching import MicroBatcher
 from classifier.api.metrics import Metrics
 from classifier.model import ModelLoadError, TicketClassifier
 from classifier.schemas import Category, MissingCode, Prediction, Priority, Ticket
@@ -161,6 +162,10 @@ class State:
         self.keys = keys
         self.metrics = Metrics()
         self.reload_lock = threading.Lock()
+        # single tickets (POST /v1/predict) are predicted and logged in micro-batches
+        self.batcher: MicroBatcher[Ticket, Prediction] = MicroBatcher(
+            lambda tickets: predict_and_log(self, tickets), max_batch=settings.micro_batch
+        )
 
 
 def load_keys(settings: Settings) -> KeyRing:
@@ -183,7 +188,8 @@ def load_keys(settings: Settings) -> KeyRing:
     return KeyRing(keys)
 
 
-def get_state(request: Request) -> State:
+async def get_state(request: Request) -> State:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request
     return request.app.state.classifier
 
 
@@ -350,12 +356,13 @@ router = APIRouter()
     tags=["predict"],
     responses=_responses(400, 401, 403, 413, 415, 422),
 )
-def predict(
+async def predict(
     ticket: Ticket, state: AppState, _: Annotated[Role, Depends(require("predict"))]
 ) -> Response:
     """Classify one ticket; the redacted ticket and the prediction go to the prediction log."""
     _check_not_empty(ticket)
-    return _json(predict_and_log(state, [ticket])[0].model_dump_json())
+    prediction = await state.batcher.submit(ticket)
+    return _json(prediction.model_dump_json())
 
 
 @router.post(
@@ -642,6 +649,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.metrics.set_model(model.version)
         app.state.classifier = state
         yield
+        state.batcher.close()
         store.engine.dispose()
 
     app = FastAPI(

@@ -53,6 +53,53 @@ def test_an_id_is_generated_when_absent(api):
     assert api.get(f"/v1/predictions/{body['id']}", "analyst").status_code == 200
 
 
+CONCURRENT = [
+    ("Mailbox vol", "Mijn mailbox info@bakkerij-claes.be zit vol, ik kan niets meer ontvangen."),
+    ("Site plat!!", "Onze webshop www.fietsen-peeters.be geeft sinds 10u een 502 Bad Gateway."),
+    ("Question facture", "Bonjour, pourquoi ma facture de novembre est-elle plus élevée ?"),
+    ("WordPress plugin", "After updating WooCommerce the checkout page is blank on my site."),
+    ("Printer", "Mijn printer op kantoor drukt niet meer af, kunnen jullie helpen?"),
+    ("DNS", "Ik wil een A-record toevoegen voor shop.kapsalon-nele.be, hoe doe ik dat?"),
+]
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_prediction(api):
+    """Requests arriving while the predictor is busy are predicted together (micro-batching):
+    every client still gets the prediction of its own ticket, as when it is sent alone, and
+    every ticket is logged."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    tickets = [
+        {"id": new_id(), "subject": subject, "body": body, "received_at": VPS_DOWN["received_at"]}
+        for subject, body in CONCURRENT * 2
+    ]
+    alone = {}
+    for ticket in tickets[:6]:
+        alone[ticket["subject"]] = api.post("/v1/predict", "intake", ticket).json()
+    batcher = api.client.app.state.classifier.batcher
+    busy = threading.Event()
+    batcher._executor.submit(busy.wait, 10)  # the predictor is busy: requests pile up
+    before = batcher.batches
+    with ThreadPoolExecutor(len(tickets)) as pool:
+        futures = [pool.submit(api.post, "/v1/predict", "intake", t) for t in tickets]
+        for _ in range(1000):
+            if len(batcher._pending) >= len(tickets) - 1:
+                break
+            threading.Event().wait(0.01)
+        busy.set()
+        responses = [f.result() for f in futures]
+    assert all(r.status_code == 200 for r in responses)
+    assert batcher.batches - before <= 2
+    for ticket, response in zip(tickets, responses, strict=True):
+        got, solo = response.json(), alone[ticket["subject"]]
+        assert got["id"] == ticket["id"]
+        for field in ("category", "priority", "missing_info", "multi_issue", "confidence"):
+            assert got[field] == solo[field], (ticket["subject"], field)
+        stored = api.get(f"/v1/predictions/{ticket['id']}", "engineer").json()
+        assert stored["prediction"]["category"] == got["category"]
+
+
 def test_batch_keeps_order_and_reports_bad_tickets_in_place(api):
     tickets = [
         {
