@@ -422,6 +422,30 @@ _NEEDS = {
     "code": ("'", '"'),
     "token": ("_", "$", "xox", "AKIA", "sk-", "glpat-", "Basic ", "eyJ"),
 }
+# _CODE_SECRET is case-insensitive and opens with a quote (or "define", "$", a word) tried at
+# every quote in French and English prose; each of its branches names the secret with one of
+# these words (password/passwd contain "pass", api_key/auth_token/... "key" or "token"), so a
+# text whose lower-cased form holds none of them cannot match (see _may_hold for the letters
+# IGNORECASE matches that lower-casing does not produce).
+_CODE_WORDS = ("pass", "pwd", "secret", "key", "token", "salt")
+# Every _CREDENTIAL_PAIR match holds its separator: "/", "|", ":" or "::", or a dash after a
+# space or tab (" -", " --", " ->"). The pattern opens with a lookbehind, so re tries it at every
+# position of the text; a text without any of these is not scanned (the pattern is case-sensitive
+# and these are no letters).
+_PAIR_SEPARATORS = ("/", "|", ":", " -", "\t-")
+# Characters that re.IGNORECASE matches to an ASCII letter while str.lower() does not turn them
+# into that letter: 'İ' (lower-cased to "i" and a combining dot) and 'ı' match "i", 'ſ' matches
+# "s" (every code point was tried; a test tries them again).
+_ODD_CASE = ("\u0130", "\u0131", "\u017f")
+
+
+def _may_hold(text: str, lower: str, literals: tuple[str, ...]) -> bool:
+    """False only if no case-insensitive (re.IGNORECASE) match of any literal is in the text:
+    a literal's letters then appear in the lower-cased text as they are, unless the text holds
+    one of the _ODD_CASE letters."""
+    return any(literal in lower for literal in literals) or any(c in text for c in _ODD_CASE)
+
+
 _PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
 _PRIVATE_KEY_END = re.compile(r"-----END [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
 
@@ -733,6 +757,8 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
     ):
         if not any(literal in text for literal in _NEEDS[kind]):
             continue  # the pattern cannot match: skip its scan
+        if kind == "code" and not _may_hold(text, lower, _CODE_WORDS):
+            continue  # a quote but no password word: the usual text, nothing to scan
         for match in pattern.finditer(text):
             value = match.group("secret")
             if kind in ("env", "code") and value.lower() in {"null", "none", "''", "changeme"}:
@@ -746,7 +772,8 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
             ):
                 continue  # "DB_PASSWORD= maar leeg": no value, the sentence goes on
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
-    for match in _CREDENTIAL_PAIR.finditer(text):
+    pairs = any(sep in text for sep in _PAIR_SEPARATORS)
+    for match in _CREDENTIAL_PAIR.finditer(text) if pairs else ():
         value = match.group("secret").rstrip(".,;:)")
         user = match.group("user")
         if _REFERENCE.fullmatch(user) or value.startswith("#") or _DOMAIN.search(value):

@@ -367,3 +367,52 @@ def test_pre_check_hints_hold_in_every_match(text: str):
             found += 1
             assert hint.search(match.group(0))
     assert found  # the examples do hold matches
+
+
+def test_odd_case_letters_are_all_those_ignorecase_matches_to_ascii():
+    """_may_hold skips a case-insensitive scan by looking for lower-case literals in the
+    lower-cased text: sound only if every character re.IGNORECASE matches to an ASCII letter
+    lower-cases to that letter or is one of _ODD_CASE (tried on every code point)."""
+    import re
+    import sys
+
+    from classifier.signals import _ODD_CASE
+
+    ascii_letter = re.compile(r"[a-z]", re.IGNORECASE)
+    odd = {
+        c
+        for c in map(chr, range(sys.maxunicode + 1))
+        if ascii_letter.fullmatch(c) and c.lower() not in "abcdefghijklmnopqrstuvwxyz"
+    }
+    assert odd == set(_ODD_CASE)
+
+
+def test_skipped_scans_would_have_found_nothing():
+    """The literal pre-checks in find_secrets only skip texts the scans find nothing in: the
+    same spans with the pre-checks as with every pattern run on every text."""
+    from classifier.signals import (
+        _CODE_SECRET,
+        _CODE_WORDS,
+        _CREDENTIAL_PAIR,
+        _PAIR_SEPARATORS,
+        _may_hold,
+    )
+
+    texts = [
+        "'password' => 'hunter22'",
+        "$db_pass = 'qwerty12'",
+        "'ſecret': 'abc123'",
+        'api_KEY: "abcd1234"',
+        "admin / Pl3sk-Beh33r",
+        "jan@x.be - Velo2026",
+        "root\t--> X7#kP9qL2!mR",
+        "root :: X7#kP9qL2!mR",
+        "user | Abc!1234",
+        "l'été, c'est \"chaud\" 2024!",
+    ]
+    for text in texts:
+        lower = text.lower()
+        if _CODE_SECRET.search(text):
+            assert _may_hold(text, lower, _CODE_WORDS), text
+        if _CREDENTIAL_PAIR.search(text):
+            assert any(sep in text for sep in _PAIR_SEPARATORS), text
