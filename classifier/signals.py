@@ -22,13 +22,26 @@ class Caseless:
     `needs`: lower-case literals of which any match contains one; a lower-cased text holding
     none of them is not scanned (checked on the fast path only: IGNORECASE also matches look-alikes
     such as 'ſ' for 's' that lower-casing leaves alone). `hint`: the same for a short pattern
-    every match holds (found by a quick scan where the pattern itself is slow to try)."""
+    every match holds (found by a quick scan where the pattern itself is slow to try).
 
-    def __init__(self, pattern: str, needs: tuple[str, ...] = (), hint: str | None = None):
+    `starts`: for a pattern that opens with a lookbehind or \\b (re then tries it at every
+    position, 4-5x slower than a scan for a first letter), a pattern that matches, on the
+    lower-cased text, wherever the pattern's matches can start (its branches' leading literals,
+    say): on the fast path the pattern is only tried where `starts` matches, which finds the same
+    matches as its finditer. Only for patterns that match no empty string."""
+
+    def __init__(
+        self,
+        pattern: str,
+        needs: tuple[str, ...] = (),
+        hint: str | None = None,
+        starts: str | None = None,
+    ):
         self.fast = re.compile(pattern)
         self.slow = re.compile(pattern, re.IGNORECASE)
         self.needs = needs
         self.hint = re.compile(hint) if hint else None
+        self.starts = re.compile(starts) if starts else None
 
     def _hopeless(self, pattern: re.Pattern[str], target: str) -> bool:
         if pattern is not self.fast:
@@ -45,7 +58,23 @@ class Caseless:
         pattern, target = self._pick(text, lower)
         if self._hopeless(pattern, target):
             return iter(())
+        if self.starts is not None and pattern is self.fast:
+            return self._finditer_from_starts(target)
         return pattern.finditer(target)
+
+    def _finditer_from_starts(self, target: str) -> Iterator[re.Match[str]]:
+        """fast.finditer(target), the pattern tried only where `starts` finds a start: the
+        leftmost start at or after the position that matches is the leftmost match, as in
+        finditer (match() at a position sees the text before it, for \\b and lookbehinds)."""
+        assert self.starts is not None
+        position = 0
+        while (start := self.starts.search(target, position)) is not None:
+            match = self.fast.match(target, start.start())
+            if match is None:
+                position = start.start() + 1
+            else:
+                yield match
+                position = match.end()  # > match.start(): no empty matches (see `starts`)
 
     def search(self, text: str, lower: str | None = None) -> re.Match[str] | None:
         pattern, target = self._pick(text, lower)
@@ -688,7 +717,14 @@ _FOLLOW_UP = Caseless(
     r"|(?P<changed>\b(?:chang[ée]e?|changed|veranderd|gewijzigd|aangepast|modifi[ée]e?|"
     r"gereset|ingesteld|gezet|set|reset)[ \t]+(?:(?:it|het|'t|hem|him|them)[ \t]+)?"
     r"(?:to|in|en|naar|op|into)[ \t]+)"
-    r"|(?P<code>\bcodes?\b)"
+    r"|(?P<code>\bcodes?\b)",
+    # Each branch's leading literal, grouped by first letter (so that re scans for those
+    # letters): "het " opens "het is" and "het juiste", a changed-word is followed by a space or
+    # tab. The lookbehinds and \b are left out, which only adds starts. 3x quicker.
+    starts=r"h(?:et (?:is|juiste|goede|correcte)|ere it is)|'t is|i(?:t's|t is|ngesteld[ \t])|"
+    r"c(?:'est|hang|ode)|d(?:at is|e (?:juiste|goede|correcte))|v(?:oilà|oici|eranderd[ \t])|"
+    r"the (?:right|correct) one is|l[ea] bon|g(?:ewijzigd|ereset|ezet)[ \t]|aangepast[ \t]|"
+    r"modifi|set[ \t]|reset[ \t]",
 )
 _SECRET_CONTEXT = re.compile(
     r"pass|wacht|paswo|mdp|mot de passe|\bww\b|\bpw\b|login|inlog|identifiant|credential|"

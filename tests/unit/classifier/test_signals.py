@@ -416,3 +416,35 @@ def test_skipped_scans_would_have_found_nothing():
             assert _may_hold(text, lower, _CODE_WORDS), text
         if _CREDENTIAL_PAIR.search(text):
             assert any(sep in text for sep in _PAIR_SEPARATORS), text
+
+
+def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
+    """_FOLLOW_UP is tried only where its `starts` pattern finds a branch's leading literal: on
+    every cue word, glued to others and to random characters, the same matches (spans and
+    groups) as the pattern's own finditer."""
+    import random
+
+    from classifier.signals import _FOLLOW_UP
+
+    words = [
+        *"het is|'t is|it's|it is|c'est|dat is|here it is|voilà|voici|het juiste|de goede is|"
+        "het correcte|the right one is|the correct one is|le bon est|la bonne c'est|"
+        "changé en|changee to|changed it to|veranderd naar|gewijzigd in|aangepast op|modifiée en|"
+        "gereset naar|ingesteld op|gezet op|set to|reset it to|set them into|code|codes".split("|")
+    ]
+    rng = random.Random(5)
+    noise = [*"abcdeghilnorst2 -_:'\n\té", "İ", "ſ", "É"]
+    texts = [*words, *(w.upper() for w in words)]
+    for _ in range(5000):
+        parts = [
+            rng.choice(words)
+            if rng.random() < 0.5
+            else "".join(rng.choices(noise, k=rng.randint(0, 5)))
+            for _ in range(rng.randint(1, 6))
+        ]
+        texts.append(rng.choice(["", " ", "x", "'", "\t"]).join(parts))
+    for text in texts:
+        lower = text.lower()
+        expected = [(m.span(), m.groupdict()) for m in _FOLLOW_UP.fast.finditer(lower)]
+        if len(lower) == len(text):
+            assert [(m.span(), m.groupdict()) for m in _FOLLOW_UP.finditer(text)] == expected
