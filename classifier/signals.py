@@ -246,12 +246,16 @@ _QUOTED_ERROR = Caseless(
     r"invalid|ongeldig|impossible|unable|cannot|could not|kan niet|kon niet|not found|"
     r"niet gevonden|introuvable|expired|verlopen|warning|waarschuwing|timeout|time-out)"
     r"[^\"”»'’\n]{0,120}[\"”»'’]",
+    needs=('"', "“", "«", "'", "‘"),  # its opening quote
 )
 _SCREENSHOT = Caseless(
     r"\b(?:screenshot|screen ?shot|schermafdruk|printscreen|print screen|capture d'écran|"
     r"capture)\b[^.\n]{0,60}\b(?:bijlage|bijgevoegd|attached|attach|joint|jointe|ci-joint|"
     r"toegevoegd|meegestuurd|en annexe)|\b(?:in bijlage|attached|ci-joint|en pièce jointe)\b"
     r"[^.\n]{0,40}\b(?:screenshot|schermafdruk|capture|foutmelding|error|erreur)",
+    # the first branch names a screenshot ("screen" is in screenshot, screen shot, printscreen
+    # and print screen), the second one that or an error
+    needs=("screen", "schermafdruk", "capture", "foutmelding", "error", "erreur"),
 )
 
 
