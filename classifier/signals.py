@@ -208,7 +208,16 @@ def find_ips(text: str) -> list[IpMention]:
 
 # ---------------------------------------------------------------- error texts
 
-# Grouped by first character like _SECRET_WORD below (4x faster, the same matches).
+# What follows a 4 or a 5 opening an HTTP or SMTP status (550 5.1.1: SMTP enhanced status).
+_STATUS_45 = (
+    r"(?<=\b[45])\d\d\s+(?:internal server error|bad gateway|service unavailable|"
+    r"gateway time-?out|forbidden|not found|unauthorized|too many requests)|"
+    r"(?<=\b[45])\d\d[ -][245]\.\d{1,2}\.\d{1,3}\b"
+)
+# Grouped by first character like _SECRET_WORD below (4x faster, the same matches). Every
+# top-level branch must open with one literal character for re to skip to those characters: a
+# set such as "[45]" makes re try the whole pattern at every position (hence "4(...)|5(...)";
+# a test checks the structure).
 _ERROR_TEXT = Caseless(
     r"(?:"
     r"h(?:(?<=\bh)ttp\s*:?\s*[45]\d\d\b)|"
@@ -221,9 +230,7 @@ _ERROR_TEXT = Caseless(
     r"(?<=\bc)onnexion\s+(?:timed out|time-?out|refused|refusée|reset|geweigerd|expirée?)\b|"
     r"ritical error|ertificate (?:has )?expired|ertificat (?:a )?expiré|ould not resolve)|"
     r"s(?:(?<=\bs)tatus\s*:?\s*[45]\d\d\b|tack trace|qlstate|pf (?:fail|softfail)|erver not found)|"
-    r"[45](?:(?<=\b[45])\d\d\s+(?:internal server error|bad gateway|service unavailable|"
-    r"gateway time-?out|forbidden|not found|unauthorized|too many requests)|"
-    r"(?<=\b[45])\d\d[ -][245]\.\d{1,2}\.\d{1,3}\b)|"  # SMTP enhanced status, 550 5.1.1
+    r"4(?:" + _STATUS_45 + r")|5(?:" + _STATUS_45 + r")|"
     r"v(?:(?<=\bv)erbinding\s+(?:timed out|time-?out|refused|refusée|reset|geweigerd|expirée?)\b|"
     r"otre connexion n'est pas privée)|"
     r"t(?:(?<=\bt)imed out\b|raceback|oegang geweigerd|oo many redirects)|"

@@ -448,3 +448,34 @@ def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
         expected = [(m.span(), m.groupdict()) for m in _FOLLOW_UP.fast.finditer(lower)]
         if len(lower) == len(text):
             assert [(m.span(), m.groupdict()) for m in _FOLLOW_UP.finditer(text)] == expected
+
+
+def test_error_text_branches_open_with_one_literal():
+    """_ERROR_TEXT is grouped by first character: re skips to those characters only when every
+    top-level branch opens with a literal (one set such as [45] and it tries every position)."""
+    import re._constants as c
+    import re._parser as parser
+
+    from classifier.signals import _ERROR_TEXT
+
+    ((op, av),) = list(parser.parse(_ERROR_TEXT.fast.pattern))
+    if op is c.SUBPATTERN:
+        ((op, av),) = list(av[-1])
+    assert op is c.BRANCH
+    assert all(branch[0][0] is c.LITERAL for branch in av[1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["HTTP 503", "error: 404", "500 Internal Server Error", "550 5.1.1", "a 450 4.2.0", "x5501"],
+)
+def test_error_text_status_codes(text):
+    """The 4 and 5 branches find what the former [45] branch found."""
+    import re
+
+    from classifier.signals import _ERROR_TEXT, _STATUS_45
+
+    former = re.compile(r"[45](?:" + _STATUS_45 + r")")
+    lower = text.lower()
+    expected = [m.span() for m in former.finditer(lower)]
+    assert [m.span() for m in _ERROR_TEXT.finditer(text) if m.group(0)[0] in "45"] == expected
