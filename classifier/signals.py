@@ -25,7 +25,7 @@ class Caseless:
     every match holds (found by a quick scan where the pattern itself is slow to try).
 
     `starts`: for a pattern that opens with a lookbehind or \\b (re then tries it at every
-    position, 4-5x slower than a scan for a first letter), a pattern that matches, on the
+    position, much slower than a scan for its first letters), a pattern that matches, on the
     lower-cased text, wherever the pattern's matches can start (its branches' leading literals,
     say): on the fast path the pattern is only tried where `starts` matches, which finds the same
     matches as its finditer. Only for patterns that match no empty string."""
@@ -255,7 +255,6 @@ _QUOTED_ERROR = Caseless(
     r"invalid|ongeldig|impossible|unable|cannot|could not|kan niet|kon niet|not found|"
     r"niet gevonden|introuvable|expired|verlopen|warning|waarschuwing|timeout|time-out)"
     r"[^\"”»'’\n]{0,120}[\"”»'’]",
-    needs=('"', "“", "«", "'", "‘"),  # its opening quote
 )
 _SCREENSHOT = Caseless(
     r"\b(?:screenshot|screen ?shot|schermafdruk|printscreen|print screen|capture d'écran|"
