@@ -367,3 +367,115 @@ def test_pre_check_hints_hold_in_every_match(text: str):
             found += 1
             assert hint.search(match.group(0))
     assert found  # the examples do hold matches
+
+
+def test_odd_case_letters_are_all_those_ignorecase_matches_to_ascii():
+    """_may_hold skips a case-insensitive scan by looking for lower-case literals in the
+    lower-cased text: sound only if every character re.IGNORECASE matches to an ASCII letter
+    lower-cases to that letter or is one of _ODD_CASE (tried on every code point)."""
+    import re
+    import sys
+
+    from classifier.signals import _ODD_CASE
+
+    ascii_letter = re.compile(r"[a-z]", re.IGNORECASE)
+    odd = {
+        c
+        for c in map(chr, range(sys.maxunicode + 1))
+        if ascii_letter.fullmatch(c) and c.lower() not in "abcdefghijklmnopqrstuvwxyz"
+    }
+    assert odd == set(_ODD_CASE)
+
+
+def test_skipped_scans_would_have_found_nothing():
+    """The literal pre-checks in find_secrets only skip texts the scans find nothing in: the
+    same spans with the pre-checks as with every pattern run on every text."""
+    from classifier.signals import (
+        _CODE_SECRET,
+        _CODE_WORDS,
+        _CREDENTIAL_PAIR,
+        _PAIR_SEPARATORS,
+        _may_hold,
+    )
+
+    texts = [
+        "'password' => 'hunter22'",
+        "$db_pass = 'qwerty12'",
+        "'ſecret': 'abc123'",
+        'api_KEY: "abcd1234"',
+        "admin / Pl3sk-Beh33r",
+        "jan@x.be - Velo2026",
+        "root\t--> X7#kP9qL2!mR",
+        "root :: X7#kP9qL2!mR",
+        "user | Abc!1234",
+        "l'été, c'est \"chaud\" 2024!",
+    ]
+    for text in texts:
+        lower = text.lower()
+        if _CODE_SECRET.search(text):
+            assert _may_hold(text, lower, _CODE_WORDS), text
+        if _CREDENTIAL_PAIR.search(text):
+            assert any(sep in text for sep in _PAIR_SEPARATORS), text
+
+
+def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
+    """_FOLLOW_UP is tried only where its `starts` pattern finds a branch's leading literal: on
+    every cue word, glued to others and to random characters, the same matches (spans and
+    groups) as the pattern's own finditer."""
+    import random
+
+    from classifier.signals import _FOLLOW_UP
+
+    words = [
+        *"het is|'t is|it's|it is|c'est|dat is|here it is|voilà|voici|het juiste|de goede is|"
+        "het correcte|the right one is|the correct one is|le bon est|la bonne c'est|"
+        "changé en|changee to|changed it to|veranderd naar|gewijzigd in|aangepast op|modifiée en|"
+        "gereset naar|ingesteld op|gezet op|set to|reset it to|set them into|code|codes".split("|")
+    ]
+    rng = random.Random(5)
+    noise = [*"abcdeghilnorst2 -_:'\n\té", "İ", "ſ", "É"]
+    texts = [*words, *(w.upper() for w in words)]
+    for _ in range(5000):
+        parts = [
+            rng.choice(words)
+            if rng.random() < 0.5
+            else "".join(rng.choices(noise, k=rng.randint(0, 5)))
+            for _ in range(rng.randint(1, 6))
+        ]
+        texts.append(rng.choice(["", " ", "x", "'", "\t"]).join(parts))
+    for text in texts:
+        lower = text.lower()
+        expected = [(m.span(), m.groupdict()) for m in _FOLLOW_UP.fast.finditer(lower)]
+        if len(lower) == len(text):
+            assert [(m.span(), m.groupdict()) for m in _FOLLOW_UP.finditer(text)] == expected
+
+
+def test_error_text_branches_open_with_one_literal():
+    """_ERROR_TEXT is grouped by first character: re skips to those characters only when every
+    top-level branch opens with a literal (one set such as [45] and it tries every position)."""
+    import re._constants as c
+    import re._parser as parser
+
+    from classifier.signals import _ERROR_TEXT
+
+    ((op, av),) = list(parser.parse(_ERROR_TEXT.fast.pattern))
+    if op is c.SUBPATTERN:
+        ((op, av),) = list(av[-1])
+    assert op is c.BRANCH
+    assert all(branch[0][0] is c.LITERAL for branch in av[1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["HTTP 503", "error: 404", "500 Internal Server Error", "550 5.1.1", "a 450 4.2.0", "x5501"],
+)
+def test_error_text_status_codes(text):
+    """The 4 and 5 branches find what the former [45] branch found."""
+    import re
+
+    from classifier.signals import _ERROR_TEXT, _STATUS_45
+
+    former = re.compile(r"[45](?:" + _STATUS_45 + r")")
+    lower = text.lower()
+    expected = [m.span() for m in former.finditer(lower)]
+    assert [m.span() for m in _ERROR_TEXT.finditer(text) if m.group(0)[0] in "45"] == expected
