@@ -128,18 +128,25 @@ class WordNgrams:
             return tokens
         terms = list(tokens) if low == 1 else []
         for n in range(max(low, 2), min(high + 1, len(tokens) + 1)):
-            terms.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+            # n-grams from n shifted views of the tokens (zip stops at the shortest), joined in
+            # C: no Python-level loop per n-gram
+            shifted = (tokens[i:] for i in range(n))
+            terms.extend(map(" ".join, zip(*shifted, strict=False)))
         return terms
 
     def __call__(self, texts: Sequence[str]) -> Csr:
-        vocabulary = self.vocabulary
+        find = self.vocabulary.get
         columns: list[int] = []
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        for row, text in enumerate(texts):
-            before = len(columns)
-            columns.extend(j for j in map(vocabulary.get, self.analyze(text)) if j is not None)
-            lengths[row] = len(columns) - before
-        return counts(np.asarray(columns, dtype=np.int64), lengths, len(vocabulary))
+        lengths: list[int] = []
+        for text in texts:
+            found = [j for j in map(find, self.analyze(text)) if j is not None]
+            columns += found
+            lengths.append(len(found))
+        return counts(
+            np.array(columns, dtype=np.int64),
+            np.array(lengths, dtype=np.int64),
+            len(self.vocabulary),
+        )
 
 
 def word_char_ngrams(word: str, low: int, high: int) -> list[str]:
