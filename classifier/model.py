@@ -577,7 +577,7 @@ class TicketClassifier:
         if coef is None:
             return [[] for _ in labels]
         weight_rows = np.array([label_rows.get(label, 0) for label in labels], dtype=np.intp)
-        starts = np.repeat(weight_rows * coef.shape[1], np.diff(x.indptr))
+        starts = np.repeat(weight_rows * coef.shape[1], x.indptr[1:] - x.indptr[:-1])
         products = x.data * coef.ravel().take(starts + x.indices)
         names, indices, indptr = self.fitted.feature_names, x.indices, x.indptr.tolist()
         found: list[list[str]] = []
