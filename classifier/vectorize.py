@@ -56,17 +56,24 @@ def counts(columns: np.ndarray, lengths: np.ndarray, n_cols: int) -> Csr:
     that hold the row and column numbers: numpy sorts 16-bit integers by radix, in linear time,
     which is 3x faster than sorting row * n_cols + column as int64 keys (np.unique) was."""
     n_rows = len(lengths)
-    rows = np.repeat(np.arange(n_rows, dtype=np.min_scalar_type(max(n_rows - 1, 0))), lengths)
     narrow = columns.astype(np.min_scalar_type(max(n_cols - 1, 0)))
-    columns = narrow[np.lexsort((narrow, rows))]  # the rows stay as they are: already grouped
+    if n_rows == 1:  # one ticket: its columns sorted, no row numbers to carry
+        columns = np.sort(narrow)
+    else:
+        rows = np.repeat(np.arange(n_rows, dtype=np.min_scalar_type(max(n_rows - 1, 0))), lengths)
+        columns = narrow[np.lexsort((narrow, rows))]  # the rows stay as they are: grouped
     # where a (row, column) pair starts, and the end of the last one
     first = np.ones(len(columns) + 1, dtype=bool)
     np.not_equal(columns[1:], columns[:-1], out=first[1:-1])
-    first[1:-1] |= rows[1:] != rows[:-1]
+    if n_rows != 1:
+        first[1:-1] |= rows[1:] != rows[:-1]
     bounds = np.flatnonzero(first)
     starts = bounds[:-1]
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[starts], minlength=n_rows), out=indptr[1:])
+    if n_rows == 1:
+        indptr = np.array([0, len(starts)], dtype=np.int64)
+    else:
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[starts], minlength=n_rows), out=indptr[1:])
     found = bounds[1:] - starts
     return Csr(found.astype(np.float64), columns[starts].astype(np.int32), indptr, n_cols)
 
