@@ -207,7 +207,11 @@ class CharNgramColumns:
         parts: list[np.ndarray] = []
         lengths = np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
-            found = [self._columns(w, cache) for w in text.lower().split()]
+            words = text.lower().split()
+            try:  # most words are cached: plain look-ups, no method call per word
+                found = [cache[w] for w in words]
+            except KeyError:
+                found = [self._columns(w, cache) for w in words]
             parts.extend(found)
             lengths[row] = sum(map(len, found))
         columns = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
