@@ -193,7 +193,7 @@ def lemma_text(doc: Any) -> str:
 
     strings = doc.vocab.strings
     rows = doc.to_array([LEMMA, IS_SPACE]).tolist()
-    return " ".join(strings[h] for h, space in rows if not space)
+    return " ".join([strings[h] for h, space in rows if not space])
 
 
 class Analyzer:

@@ -1,0 +1,49 @@
+"""Top terms of an explanation: the batch partition gives what an argsort per row gave."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import scipy.sparse as sp
+
+from classifier.model import TicketClassifier, _readable
+
+
+def argsort_top_terms(weights: np.ndarray, x: sp.csr_matrix, row: int, names, k: int) -> list[str]:
+    """The former per-row code: an argsort of all the row's products (quicksort ties)."""
+    start, end = x.indptr[row], x.indptr[row + 1]
+    indices = x.indices[start:end]
+    contributions = x.data[start:end] * weights[indices]
+    order = np.argsort(-contributions)[:k]
+    return [_readable(names[indices[i]]) for i in order if contributions[i] > 0]
+
+
+def test_top_terms_match_the_argsort_per_row_ties_included():
+    rng = np.random.default_rng(7)
+    n_rows, n_features = 300, 40
+    # few distinct values, so that equal products (ties) are common; negatives and zeros too
+    x = sp.random(n_rows, n_features, density=0.3, random_state=rng, format="csr")
+    x.data = rng.choice([0.25, 0.5, 1.0, 2.0], size=x.nnz)
+    coef = rng.choice([-1.0, 0.0, 0.5, 1.0, 1.5], size=(3, n_features)).astype(np.float32)
+    names = np.array([f"words__w{j}" for j in range(n_features)], dtype=object)
+    labels = ["a", "b", "c"]
+    # what _top_terms reads of a TicketClassifier
+    model = SimpleNamespace(
+        term_weights={"head": (np.ascontiguousarray(coef), {"a": 0, "b": 1, "c": 2})},
+        fitted=SimpleNamespace(feature_names=names),
+    )
+    rows = [labels[i % 3] if i % 11 else "unknown" for i in range(n_rows)]
+    for k in (1, 5, 12):
+        found = TicketClassifier._top_terms(model, "head", rows, x, k)
+        expected = [
+            argsort_top_terms(coef[labels.index(label)], x, i, names, k) if label in labels else []
+            for i, label in enumerate(rows)
+        ]
+        assert found == expected
+        single = [
+            TicketClassifier._top_terms(model, "head", [label], x[i], k)[0]
+            for i, label in enumerate(rows)
+        ]
+        assert single == expected
+    assert TicketClassifier._top_terms(model, "none", rows, x) == [[] for _ in rows]
