@@ -45,24 +45,19 @@ async def submit_all(batcher: MicroBatcher, items: list[str], work: Recorder) ->
     return await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def test_requests_arriving_during_a_batch_are_predicted_together_in_order():
+@pytest.mark.parametrize(
+    ("max_batch", "sizes"),
+    [(32, [1, 19]), (8, [1, 8, 8, 3])],
+)
+def test_requests_arriving_during_a_batch_are_predicted_together_in_order(max_batch, sizes):
     work = Recorder(hold_first=True)
-    batcher = MicroBatcher(work, max_batch=32)
+    batcher = MicroBatcher(work, max_batch=max_batch)
     items = [f"ticket-{i}" for i in range(20)]
     results = asyncio.run(submit_all(batcher, items, work))
     batcher.close()
     assert results == [item.upper() for item in items]
-    assert work.batches == [items[:1], items[1:]]
-
-
-def test_batches_are_capped():
-    work = Recorder(hold_first=True)
-    batcher = MicroBatcher(work, max_batch=8)
-    items = [f"t{i}" for i in range(20)]
-    results = asyncio.run(submit_all(batcher, items, work))
-    batcher.close()
-    assert results == [item.upper() for item in items]
-    assert [len(b) for b in work.batches] == [1, 8, 8, 3]
+    assert [len(b) for b in work.batches] == sizes
+    assert [item for b in work.batches for item in b] == items
 
 
 def test_a_failing_item_fails_only_its_own_request():

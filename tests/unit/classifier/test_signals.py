@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from classifier.signals import (
@@ -82,6 +84,35 @@ def test_secret_is_found_with_its_exact_span(text, secret):
     spans = find_secrets(text)
     assert [text[s.start : s.end] for s in spans] == [secret]
     assert secret not in redact(text) and REDACTED in redact(text)
+
+
+def word_salad(
+    rng: random.Random, words: list[str], noise: list[str], joins: list[str], n: int, noise_len: int
+) -> list[str]:
+    """n strings of 1 to 6 pieces, each a word of the pattern or up to noise_len noise
+    characters, joined by one of `joins`: near-misses around every branch of a pattern."""
+    texts = []
+    for _ in range(n):
+        parts = [
+            rng.choice(words)
+            if rng.random() < 0.5
+            else "".join(rng.choices(noise, k=rng.randint(0, noise_len)))
+            for _ in range(rng.randint(1, 6))
+        ]
+        texts.append(rng.choice(joins).join(parts))
+    return texts
+
+
+def branches_open_with_literals(pattern: str) -> bool:
+    """Whether the pattern (inside at most one group) is an alternation whose every branch opens
+    with a literal character: what lets `re` skip ahead to the branches' first letters."""
+    import re._constants as c
+    import re._parser as parser
+
+    ((op, av),) = list(parser.parse(pattern))
+    if op is c.SUBPATTERN:
+        ((op, av),) = list(av[-1])
+    return op is c.BRANCH and all(branch[0][0] is c.LITERAL for branch in av[1])
 
 
 def test_private_key_block_is_one_span():
@@ -304,7 +335,6 @@ def test_secret_word_grouping_finds_what_the_flat_list_finds():
     """_SECRET_WORD is the flat word list regrouped by first letter for speed: on every word,
     in every case, glued to others and to random characters, both find the same spans (on the
     lower-cased fast path and on the IGNORECASE one)."""
-    import random
     import re
 
     from classifier.signals import _SECRET_WORD
@@ -316,14 +346,7 @@ def test_secret_word_grouping_finds_what_the_flat_list_finds():
     rng = random.Random(3)
     noise = [*"abcdeklmnopstuw2/ -_:=.'\n\té", "İ", "K", "ſ", "P", "É"]
     texts = list(words) + [w.upper() for w in words] + [w.capitalize() for w in words]
-    for _ in range(3000):
-        parts = [
-            rng.choice(words)
-            if rng.random() < 0.5
-            else "".join(rng.choices(noise, k=rng.randint(0, 6)))
-            for _ in range(rng.randint(1, 6))
-        ]
-        texts.append(rng.choice(["", " ", "x", "-"]).join(parts))
+    texts += word_salad(rng, words, noise, ["", " ", "x", "-"], n=3000, noise_len=6)
     for text in texts:
         lower = text.lower()
         if len(lower) == len(text):
@@ -334,14 +357,7 @@ def test_secret_word_grouping_finds_what_the_flat_list_finds():
             m.span() for m in flat_slow.finditer(text)
         ], text
     # the structure that makes it fast: one literal first letter per top-level branch
-    import re._constants as c
-    import re._parser as parser
-
-    ((op, av),) = list(parser.parse(_SECRET_WORD.fast.pattern))
-    if op is c.SUBPATTERN:
-        ((op, av),) = list(av[-1])
-    assert op is c.BRANCH
-    assert all(branch[0][0] is c.LITERAL for branch in av[1])
+    assert branches_open_with_literals(_SECRET_WORD.fast.pattern)
 
 
 @pytest.mark.parametrize(
@@ -422,7 +438,6 @@ def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
     """_FOLLOW_UP is tried only where its `starts` pattern finds a branch's leading literal: on
     every cue word, glued to others and to random characters, the same matches (spans and
     groups) as the pattern's own finditer."""
-    import random
 
     from classifier.signals import _FOLLOW_UP
 
@@ -435,14 +450,7 @@ def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
     rng = random.Random(5)
     noise = [*"abcdeghilnorst2 -_:'\n\té", "İ", "ſ", "É"]
     texts = [*words, *(w.upper() for w in words)]
-    for _ in range(5000):
-        parts = [
-            rng.choice(words)
-            if rng.random() < 0.5
-            else "".join(rng.choices(noise, k=rng.randint(0, 5)))
-            for _ in range(rng.randint(1, 6))
-        ]
-        texts.append(rng.choice(["", " ", "x", "'", "\t"]).join(parts))
+    texts += word_salad(rng, words, noise, ["", " ", "x", "'", "\t"], n=5000, noise_len=5)
     for text in texts:
         lower = text.lower()
         expected = [(m.span(), m.groupdict()) for m in _FOLLOW_UP.fast.finditer(lower)]
@@ -453,16 +461,9 @@ def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
 def test_error_text_branches_open_with_one_literal():
     """_ERROR_TEXT is grouped by first character: re skips to those characters only when every
     top-level branch opens with a literal (one set such as [45] and it tries every position)."""
-    import re._constants as c
-    import re._parser as parser
-
     from classifier.signals import _ERROR_TEXT
 
-    ((op, av),) = list(parser.parse(_ERROR_TEXT.fast.pattern))
-    if op is c.SUBPATTERN:
-        ((op, av),) = list(av[-1])
-    assert op is c.BRANCH
-    assert all(branch[0][0] is c.LITERAL for branch in av[1])
+    assert branches_open_with_literals(_ERROR_TEXT.fast.pattern)
 
 
 @pytest.mark.parametrize(
