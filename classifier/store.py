@@ -247,10 +247,16 @@ class Store:
             return
         latest = {ticket["ticket_id"]: ticket for ticket, _ in pairs}
         with self.writing() as connection:
-            if len(latest) == 1 and self._insert_new_ticket is not None:
-                (ticket,) = latest.values()
-                if connection.execute(self._insert_new_ticket, ticket).first() is None:
-                    connection.execute(_UPDATE_TICKET, _update_params(ticket))  # a re-send
+            if self._insert_new_ticket is not None:
+                # one INSERT ... ON CONFLICT DO NOTHING RETURNING for all (SQLAlchemy sends
+                # the rows as one multi-row statement): those it did not insert are re-sends
+                rows = list(latest.values())
+                if len(rows) == 1:
+                    inserted = {r[0] for r in connection.execute(self._insert_new_ticket, rows[0])}
+                else:
+                    inserted = set(connection.execute(self._insert_new_ticket, rows).scalars())
+                for ticket_id in latest.keys() - inserted:
+                    connection.execute(_UPDATE_TICKET, _update_params(latest[ticket_id]))
             else:
                 known = connection.execute(_KNOWN_TICKETS, {"ids": list(latest)}).scalars()
                 old = set(known)
