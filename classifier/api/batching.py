@@ -45,7 +45,7 @@ class MicroBatcher(Generic[In, Out]):
         self._filled: asyncio.Event | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
         self._drainer: asyncio.Task[None] | None = None
-        self.batches = 0  # how many batches were run (for tests and metrics)
+        self.batches = 0  # how many batches were run
 
     async def submit(self, item: In) -> Out:
         loop = asyncio.get_running_loop()
@@ -69,7 +69,7 @@ class MicroBatcher(Generic[In, Out]):
                 self.batches += 1
                 try:
                     results = await loop.run_in_executor(self._executor, self._isolated, items)
-                except BaseException as exc:  # the executor itself failed: fail this batch
+                except Exception as exc:  # the executor itself failed: fail this batch
                     results = [exc] * len(batch)
                 # the clients of this batch will be back, and those waiting are still here
                 self._expected = min(self.max_batch, len(batch) + len(self._pending))
