@@ -164,8 +164,12 @@ class State:
         self.reload_lock = threading.Lock()
         # single tickets (POST /v1/predict) are predicted and logged in micro-batches
         self.batcher: MicroBatcher[Ticket, Prediction] = MicroBatcher(
-            lambda tickets: predict_and_log(self, tickets), max_batch=settings.micro_batch
+            self.predict_micro_batch, max_batch=settings.micro_batch
         )
+
+    def predict_micro_batch(self, tickets: list[Ticket]) -> list[Prediction]:
+        self.metrics.micro_batch.observe(len(tickets))
+        return predict_and_log(self, tickets)
 
 
 def load_keys(settings: Settings) -> KeyRing:

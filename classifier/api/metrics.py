@@ -44,6 +44,12 @@ class Metrics:
             "Prediction log writes that failed",
             registry=self.registry,
         )
+        self.micro_batch = Histogram(
+            "classifier_micro_batch_tickets",
+            "Single-ticket requests predicted together (POST /v1/predict)",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
         self.model = Info("classifier_model", "The serving model", registry=self.registry)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

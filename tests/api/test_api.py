@@ -91,6 +91,17 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_prediction(api):
         responses = [f.result() for f in futures]
     assert all(r.status_code == 200 for r in responses)
     assert batcher.batches - before <= 2
+    # /metrics counts the held-up requests as one batch of 9 to 16 in its size histogram
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets = {
+        sample.labels["le"]: sample.value
+        for family in text_string_to_metric_families(api.client.get("/metrics").text)
+        if family.name == "classifier_micro_batch_tickets"
+        for sample in family.samples
+        if sample.name.endswith("_bucket")
+    }
+    assert buckets["16.0"] - buckets["8.0"] == 1
     for ticket, response in zip(tickets, responses, strict=True):
         got, solo = response.json(), alone[ticket["subject"]]
         assert got["id"] == ticket["id"]
