@@ -251,10 +251,7 @@ class Store:
                 # one INSERT ... ON CONFLICT DO NOTHING RETURNING for all (SQLAlchemy sends
                 # the rows as one multi-row statement): those it did not insert are re-sends
                 rows = list(latest.values())
-                if len(rows) == 1:
-                    inserted = {r[0] for r in connection.execute(self._insert_new_ticket, rows[0])}
-                else:
-                    inserted = set(connection.execute(self._insert_new_ticket, rows).scalars())
+                inserted = set(connection.execute(self._insert_new_ticket, rows).scalars())
                 for ticket_id in latest.keys() - inserted:
                     connection.execute(_UPDATE_TICKET, _update_params(latest[ticket_id]))
             else:
