@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier.features import blank_dutch, blank_french, build_nlp, import_spacy
+from classifier.features import blank_dutch, blank_french, build_nlp, import_spacy, lemma_text
 
 REFERENCE = {
     "nl": blank_dutch,
@@ -62,3 +62,53 @@ def test_tokens_are_unchanged_on_any_whitespace(pipelines, pieces):
     text = "".join(pieces)
     for served, reference in pipelines.values():
         assert tokens(served, text) == tokens(reference, text)
+
+
+# ---------------------------------------------------------------- lemma_text
+
+
+def lemma_text_by_tokens(doc) -> str:
+    """The plain definition lemma_text computes faster: non-whitespace tokens' lemmas."""
+    return " ".join(t.lemma_ for t in doc if not t.is_space)
+
+
+LEMMAS = {
+    "nl": {"geeft": "geven", "hebben": "hebben", "geleegd": "legen", "sites": "site"},
+    "fr": {"répond": "répondre", "erreur": "erreur"},
+    # blank entries would make a word's lemma whitespace (or whitespace a word): dropped
+    "en": {"tried": "try", "thanks": " ", "\n": "newline", "down": ""},
+}
+
+
+@pytest.fixture(scope="module")
+def lemmatizing():
+    return {lang: build_nlp(lang, table) for lang, table in LEMMAS.items()}
+
+
+@pytest.mark.parametrize("language", sorted(LEMMAS))
+def test_lemma_text_is_the_lemmas_of_the_non_space_tokens(lemmatizing, language):
+    nlp = lemmatizing[language]
+    for text in TICKETS:
+        doc = nlp(text.lower())
+        assert lemma_text(doc) == lemma_text_by_tokens(doc)
+        assert lemma_text(doc) == lemma_text(nlp(text.lower()))  # the cached strings again
+
+
+def test_lemma_text_uses_the_table_and_skips_blank_entries(lemmatizing):
+    assert lemma_text(lemmatizing["nl"]("De site geeft een fout\n\nwe hebben geleegd")) == (
+        "de site geven een fout we hebben legen"
+    )
+    assert lemma_text(lemmatizing["en"]("Thanks,\n\nthe VPS is down. Tried a reboot")) == (
+        "thanks , the vps is down . try a reboot"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pieces=st.lists(st.one_of(ALPHABET, st.sampled_from(["geeft", "Tried", "erreur"])), max_size=30)
+)
+def test_lemma_text_matches_the_token_definition_on_any_text(lemmatizing, pieces):
+    text = "".join(pieces)
+    for nlp in lemmatizing.values():
+        doc = nlp(text)
+        assert lemma_text(doc) == lemma_text_by_tokens(doc)
