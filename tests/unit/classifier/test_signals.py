@@ -480,3 +480,69 @@ def test_error_text_status_codes(text):
     lower = text.lower()
     expected = [m.span() for m in former.finditer(lower)]
     assert [m.span() for m in _ERROR_TEXT.finditer(text) if m.group(0)[0] in "45"] == expected
+
+
+# Characters that move offsets or case-fold oddly, and the ones around word boundaries.
+ODD_NOISE = ["İ", "ı", "ſ", "K", "ß", "É", "\u0301", "\u00a0", "\u2019", "é", "_", "4"]
+
+
+def pattern_words(pattern: str) -> list[str]:
+    """The literal words and phrases written in a pattern (near-misses come from the salad)."""
+    import re
+
+    found = re.findall(r"[\w/'’.-]+(?: [\w'’]+)*", re.sub(r"\\[bswd]", " ", pattern))
+    return sorted({w for w in found if len(w) > 1 and w not in {"?:", "ly"}})
+
+
+def _scanned() -> list[str]:
+    return ["_STEPS", "_CONNECTION", "_SECOND_ISSUE", "_FOLLOW_UP", "_ENUMERATION"]
+
+
+@pytest.mark.parametrize("name", _scanned())
+def test_tried_only_at_starts_finds_what_finditer_finds(name: str):
+    """A Caseless pattern tried only where its `starts` pattern finds a possible start (after a
+    non-word character, lead=1, or at a branch's leading literal) finds the same matches (spans
+    and groups) as its own finditer, on every word of the pattern glued to others, to random
+    and odd characters, in every case."""
+    import classifier.signals as signals
+
+    scanned = getattr(signals, name)
+    if isinstance(scanned, signals.Caseless):
+        assert scanned.scan is not None
+        words = pattern_words(scanned.fast.pattern)
+    else:  # a StartScan of a case-sensitive pattern
+        words = pattern_words(scanned.pattern.pattern) or ["1.", "9)", "-", "*", "•", "\n", "\n "]
+    rng = random.Random(name)
+    noise = [*"abcdeghilnorst2 -_:'.!?*•\n\té", *ODD_NOISE]
+    texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
+    joins = ["", " ", "x", "'", "\t", ".", "é", "\n", "\n 1. "]
+    texts += word_salad(rng, words, noise, joins, n=6000, noise_len=5)
+    for text in texts:
+        if isinstance(scanned, signals.Caseless):
+            pattern, target = scanned._pick(text, None)
+        else:
+            pattern, target = scanned.pattern, text
+        expected = [(m.span(), m.groups()) for m in pattern.finditer(target)]
+        assert [(m.span(), m.groups()) for m in scanned.finditer(text)] == expected, text
+
+
+def test_branches_are_split_and_grouped_by_first_letter():
+    import re
+
+    from classifier.signals import _by_first_letter, _split_branches
+
+    alternation = r"al (?:x|y)|b[|(]c|an\||[]|]z|(?:heb|had) ik|é\b|s?x|a\)"
+    assert _split_branches(alternation) == [
+        "al (?:x|y)",
+        "b[|(]c",
+        r"an\|",
+        "[]|]z",
+        "(?:heb|had) ik",
+        r"é\b",
+        "s?x",
+        r"a\)",
+    ]
+    grouped = _by_first_letter(alternation)
+    assert grouped == r"a(?:l (?:x|y)|n\||\))|b(?:[|(]c)|é(?:\b)|[]|]z|(?:heb|had) ik|s?x"
+    for text in ["al y", "an|", "b(c", "]z", "had ik", "é", "x", "sx", "a)", "al z"]:
+        assert bool(re.fullmatch(grouped, text)) == bool(re.fullmatch(alternation, text)), text
