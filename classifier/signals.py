@@ -198,9 +198,21 @@ _NOT_CUSTOMER = re.compile(
     re.IGNORECASE,
 )
 # A named server or hosting package: vps-12, srv03, "pakket Business", "hosting package Pro"
-_NAMED_HOST = re.compile(
-    r"\b(?:vps|srv|server|node|web|host|cpanel|plesk|shared|sh|mail)[-_ ]?\d{1,4}\b"
-    r"|\b(?:pakket|package|pack|formule|abonnement)\s+[\"'«]?[A-Z][\w-]{2,30}",
+_HOST_WORDS = "vps srv server node web host cpanel plesk shared sh mail".split()
+_PACKAGE_WORDS = "pakket package pack formule abonnement".split()
+_NAMED_HOST = StartScan(
+    re.compile(
+        r"\b(?:" + "|".join(_HOST_WORDS) + r")[-_ ]?\d{1,4}\b"
+        r"|\b(?:" + "|".join(_PACKAGE_WORDS) + r")\s+[\"'«]?[A-Z][\w-]{2,30}",
+    ),
+    # after a non-word character, a host word and a digit or a package word and a space (3x
+    # quicker than \b tried everywhere)
+    starts="[^A-Za-z0-9_](?:"
+    + _by_first_letter(
+        "|".join([*(w + r"[-_ ]?\d" for w in _HOST_WORDS), *(w + r"\s" for w in _PACKAGE_WORDS)])
+    )
+    + ")",
+    lead=1,
 )
 _FILE_LIKE = re.compile(
     r"\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip)$", re.I
@@ -820,13 +832,16 @@ _FOLLOW_UP = Caseless(
     r"gereset|ingesteld|gezet|set|reset)[ \t]+(?:(?:it|het|'t|hem|him|them)[ \t]+)?"
     r"(?:to|in|en|naar|op|into)[ \t]+)"
     r"|(?P<code>\bcodes?\b)",
-    # Each branch's leading literal, grouped by first letter (so that re scans for those
-    # letters): "het " opens "het is" and "het juiste", a changed-word is followed by a space or
-    # tab. The lookbehinds and \b are left out, which only adds starts. 3x quicker.
-    starts=r"h(?:et (?:is|juiste|goede|correcte)|ere it is)|'t is|i(?:t's|t is|ngesteld[ \t])|"
-    r"c(?:'est|hang|ode)|d(?:at is|e (?:juiste|goede|correcte))|v(?:oilà|oici|eranderd[ \t])|"
-    r"the (?:right|correct) one is|l[ea] bon|g(?:ewijzigd|ereset|ezet)[ \t]|aangepast[ \t]|"
-    r"modifi|set[ \t]|reset[ \t]",
+    # A character that is no ASCII word character (every branch opens after \b or after neither
+    # a word character nor an apostrophe: after a \W one, or at the text's start), then each
+    # branch's leading literal, grouped by first letter: "het " opens "het is" and "het juiste",
+    # a changed-word is followed by a space or tab. The lookbehinds and \b are left out, which
+    # only adds starts. re skips to the non-word characters: 5x quicker than trying everywhere.
+    starts=r"[^a-z0-9_](?:h(?:et (?:is|juiste|goede|correcte)|ere it is)|'t is|"
+    r"i(?:t's|t is|ngesteld[ \t])|c(?:'est|hang|ode)|d(?:at is|e (?:juiste|goede|correcte))|"
+    r"v(?:oilà|oici|eranderd[ \t])|the (?:right|correct) one is|l[ea] bon|"
+    r"g(?:ewijzigd|ereset|ezet)[ \t]|aangepast[ \t]|modifi|set[ \t]|reset[ \t])",
+    lead=1,
 )
 _SECRET_CONTEXT = re.compile(
     r"pass|wacht|paswo|mdp|mot de passe|\bww\b|\bpw\b|login|inlog|identifiant|credential|"

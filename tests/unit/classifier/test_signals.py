@@ -495,7 +495,7 @@ def pattern_words(pattern: str) -> list[str]:
 
 
 def _scanned() -> list[str]:
-    return ["_STEPS", "_CONNECTION", "_SECOND_ISSUE", "_FOLLOW_UP", "_ENUMERATION"]
+    return ["_STEPS", "_CONNECTION", "_SECOND_ISSUE", "_FOLLOW_UP", "_ENUMERATION", "_NAMED_HOST"]
 
 
 @pytest.mark.parametrize("name", _scanned())
