@@ -646,20 +646,24 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
         return False
     if allow_digits and _DIGIT_GROUPS.fullmatch(bare):
         return True  # a PIN or backup code: 4471, 8471-2293
+    has_digit = any(c.isdigit() for c in bare)
+    has_alpha = any(c.isalpha() for c in bare)
+    has_symbol = any(not c.isalnum() and c not in "-._'/" for c in bare)
+    shaped = has_alpha and len(bare) >= 6 and (has_digit or has_symbol)
+    digits = bare.isdigit()
+    if not shaped and not digits:
+        return False  # the checks below only say no, but to a secret's shape or to digits
     if _NOT_SECRET_SHAPE.fullmatch(bare) or _DOMAIN.fullmatch(bare):
         return False
     if _CUT_EMAIL.fullmatch(bare) or _PLACEHOLDER.fullmatch(bare) or _DESCRIBED.search(lower):
         return False
     if _ASSIGNMENT.match(bare):
         return False  # "DB_USER=raad_events", "space=212": a setting, the secret is its value
-    if bare.isdigit():
+    if digits:
         return allow_digits and 4 <= len(bare) <= 8  # a PIN after "pincode", "code PIN"
     if bare.endswith("@") or bare.startswith(("/", "~", "@")) or bare.count("/") >= 2:
         return False  # a cut e-mail address or a file path
-    has_digit = any(c.isdigit() for c in bare)
-    has_alpha = any(c.isalpha() for c in bare)
-    has_symbol = any(not c.isalnum() and c not in "-._'/" for c in bare)
-    return has_alpha and len(bare) >= 6 and (has_digit or has_symbol)
+    return shaped
 
 
 _QUOTES = "\"'«»“”‘’`"
