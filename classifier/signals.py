@@ -493,11 +493,26 @@ _PASSWORD_WORD = re.compile(
 _PUBLIC = re.compile(r"publi(?:c|eke?|que)\W*$", re.IGNORECASE)
 # "user / secret" or "user@domain: secret" written as a pair, the secret with a digit and a symbol
 # (a lookahead, so that "kijken: jan@x.be / Tulp!2026" is tried at "jan@x.be" too)
-_CREDENTIAL_PAIR = re.compile(
-    r"(?<![^\s(\[,;:>\"'])(?=(?P<user>[\w.+-]{2,64}+(?:@[\w.-]{2,100}+)?)"
+_PAIR = (
+    r"(?=(?P<user>[\w.+-]{2,64}+(?:@[\w.-]{2,100}+)?)"
     r"(?:\s{0,3}(?P<sep>[/|]|::?)\s{0,3}|[ \t]{1,3}-{1,2}>?[ \t]{1,3})"
     r"(?P<secret>(?=[^\s]{0,79}[\d!#$%&*+?@^~|])[^\s\"'<>,;\\]{4,80})(?=\s|$|[,;]))"
 )
+_CREDENTIAL_PAIR = re.compile(r"(?<![^\s(\[,;:>\"'])" + _PAIR)
+# Its matches after the text's first position, found with the character before them: re
+# skips to those characters instead of trying the lookbehind at every position (3x quicker).
+# The matches are empty and this pattern's are one character wide, so it finds every one.
+_CREDENTIAL_PAIR_AFTER = re.compile(r"[\s(\[,;:>\"']" + _PAIR)
+
+
+def _credential_pairs(text: str) -> Iterator[re.Match[str]]:
+    """The matches of _CREDENTIAL_PAIR.finditer(text), with the same groups."""
+    first = _CREDENTIAL_PAIR.match(text)
+    if first is not None:
+        yield first
+    yield from _CREDENTIAL_PAIR_AFTER.finditer(text)
+
+
 # a strong secret shape: a letter, a digit and a symbol ("X7#kP9qL2!mR", "AB12-xy!9-KL")
 _STRONG = re.compile(
     r"(?=[^\s]{0,79}\d)(?=[^\s]{0,79}[^\W\d_])(?=[^\s]{0,79}[!#$%&*+?@^~|])\S{6,80}"
@@ -930,7 +945,7 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
                 continue  # "DB_PASSWORD= maar leeg": no value, the sentence goes on
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
     pairs = any(sep in text for sep in _PAIR_SEPARATORS)
-    for match in _CREDENTIAL_PAIR.finditer(text) if pairs else ():
+    for match in _credential_pairs(text) if pairs else ():
         value = match.group("secret").rstrip(".,;:)")
         user = match.group("user")
         if _REFERENCE.fullmatch(user) or value.startswith("#") or _DOMAIN.search(value):

@@ -546,3 +546,27 @@ def test_branches_are_split_and_grouped_by_first_letter():
     assert grouped == r"a(?:l (?:x|y)|n\||\))|b(?:[|(]c)|é(?:\b)|[]|]z|(?:heb|had) ik|s?x"
     for text in ["al y", "an|", "b(c", "]z", "had ik", "é", "x", "sx", "a)", "al z"]:
         assert bool(re.fullmatch(grouped, text)) == bool(re.fullmatch(alternation, text)), text
+
+
+def test_credential_pairs_after_a_character_are_all_the_pairs():
+    """_credential_pairs finds _CREDENTIAL_PAIR's matches (all empty: lookarounds) through a
+    pattern that opens with the character before them: the same users, separators and secrets
+    at the same places, on pairs glued to each other and to the characters around them."""
+    from classifier.signals import _CREDENTIAL_PAIR, _credential_pairs
+
+    words = ["admin", "jan@x.be", "root", "Pl3sk-Beh33r", "Tulp!2026", "X7#kP9qL2!mR", "a.b+c", "x"]
+    separators = [" / ", "/", " | ", ":", "::", " - ", "\t--> ", " -> ", " : ", "  /  "]
+    rng = random.Random(7)
+    noise = [*"ab1!#@ \t\n(),;:>\"'[<-/|", *ODD_NOISE]
+    texts = word_salad(rng, words, noise, [*separators, " ", "", "("], n=6000, noise_len=4)
+    found = 0
+    for text in texts:
+        expected = [
+            (m.span(), m.groupdict(), m.span("secret")) for m in _CREDENTIAL_PAIR.finditer(text)
+        ]
+        pairs = [
+            ((m.end(), m.end()), m.groupdict(), m.span("secret")) for m in _credential_pairs(text)
+        ]
+        assert pairs == expected, text
+        found += len(pairs)
+    assert found > 1000
