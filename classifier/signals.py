@@ -177,6 +177,11 @@ _DOMAIN = Caseless(
     # the dot and TLD every match ends with: it opens with a literal, which re skips to (5x
     # quicker than the former "[a-z0-9]\.[a-z]", tried at every letter)
     hint=r"\.(?:" + _TLDS + r")(?![\w-])",
+    # and tried only after a character that is no ASCII word character, dot, @ or hyphen (what
+    # the lookbehind refuses holds them all), at a label, a dot and what follows every dot:
+    # another label or the TLD (a label's letters run up to its dot: none of them is a dot)
+    starts=r"[^a-z0-9_.@-][a-z0-9][a-z0-9-]{0,62}+\.[a-z0-9]",
+    lead=1,
 )
 _EMAIL_DOMAIN = Caseless(
     r"(?<![\w.+-])[\w.+-]{1,64}+@((?:[a-z0-9-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![\w-])",
@@ -244,11 +249,18 @@ def names_host(text: str) -> bool:
 
 # ---------------------------------------------------------------- IP addresses
 
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
+_IPV4 = StartScan(
+    re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)"),
+    starts=r"\d{1,3}\.\d",  # where an address opens: re skips to the digits
+)
 _IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
 # What every match of each holds: a text without it is not scanned (both patterns open with a
-# lookbehind, tried at every position; these open with a literal or a set, which re skips to).
-_IP_HINTS = ((_IPV4, re.compile(r"\d\.\d")), (_IPV6, re.compile(r":[0-9a-f]{0,4}:", re.I)))
+# lookbehind, tried at every position; these open with a literal, which re skips to: "\.\d"
+# rather than "\d\.\d", which re tried at every digit).
+_IP_HINTS: tuple[tuple[StartScan | re.Pattern[str], re.Pattern[str]], ...] = (
+    (_IPV4, re.compile(r"\.\d")),
+    (_IPV6, re.compile(r":[0-9a-f]{0,4}:", re.I)),
+)
 _CUSTOMER_IP_CUE = re.compile(
     r"(?:\b(?:mijn|ons|onze|m'n|my|our|mon|notre|nos|publiek|public|publique|extern|external)\b"
     r"[^.\n]{0,40}\bip\b|\bip\b[^.\n]{0,30}\b(?:van (?:ons|mij|het kantoor|thuis|de zaak)|"

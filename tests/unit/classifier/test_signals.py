@@ -494,13 +494,22 @@ def pattern_words(pattern: str) -> list[str]:
     return sorted({w for w in found if len(w) > 1 and w not in {"?:", "ly"}})
 
 
-def _scanned() -> list[str]:
-    return ["_STEPS", "_CONNECTION", "_SECOND_ISSUE", "_FOLLOW_UP", "_ENUMERATION", "_NAMED_HOST"]
+# What each scanned pattern finds, besides the words written in it.
+_SCANNED = {
+    "_STEPS": [],
+    "_CONNECTION": [],
+    "_SECOND_ISSUE": [],
+    "_FOLLOW_UP": [],
+    "_ENUMERATION": ["1.", "9)", "-", "*", "•", "\n", "\n "],
+    "_NAMED_HOST": ["Business", "«Pro", "12", "-7", "_03", "vps-12", "srv03", "pakket Basic"],
+    "_DOMAIN": ["bakkerij-jansens.be", "www.a1.shop", "x-.nl", "9.x.com", "@", "-", ".de"],
+    "_IPV4": ["81", "192.168", "1.2.3.4", "10.0.0.1.5", "255", "0", "."],
+}
 
 
-@pytest.mark.parametrize("name", _scanned())
+@pytest.mark.parametrize("name", list(_SCANNED))
 def test_tried_only_at_starts_finds_what_finditer_finds(name: str):
-    """A Caseless pattern tried only where its `starts` pattern finds a possible start (after a
+    """A pattern tried only where its `starts` pattern finds a possible start (after a
     non-word character, lead=1, or at a branch's leading literal) finds the same matches (spans
     and groups) as its own finditer, on every word of the pattern glued to others, to random
     and odd characters, in every case."""
@@ -511,12 +520,14 @@ def test_tried_only_at_starts_finds_what_finditer_finds(name: str):
         assert scanned.scan is not None
         words = pattern_words(scanned.fast.pattern)
     else:  # a StartScan of a case-sensitive pattern
-        words = pattern_words(scanned.pattern.pattern) or ["1.", "9)", "-", "*", "•", "\n", "\n "]
+        words = pattern_words(scanned.pattern.pattern)
+    words += _SCANNED[name]
     rng = random.Random(name)
     noise = [*"abcdeghilnorst2 -_:'.!?*•\n\té", *ODD_NOISE]
     texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
-    joins = ["", " ", "x", "'", "\t", ".", "é", "\n", "\n 1. "]
+    joins = ["", " ", "x", "'", "\t", ".", "é", "\n", "\n 1. ", "-", "@"]
     texts += word_salad(rng, words, noise, joins, n=6000, noise_len=5)
+    found = 0
     for text in texts:
         if isinstance(scanned, signals.Caseless):
             pattern, target = scanned._pick(text, None)
@@ -524,6 +535,8 @@ def test_tried_only_at_starts_finds_what_finditer_finds(name: str):
             pattern, target = scanned.pattern, text
         expected = [(m.span(), m.groups()) for m in pattern.finditer(target)]
         assert [(m.span(), m.groups()) for m in scanned.finditer(text)] == expected, text
+        found += len(expected)
+    assert found > 300  # the salad does hold matches
 
 
 def test_branches_are_split_and_grouped_by_first_letter():
