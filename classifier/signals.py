@@ -186,6 +186,10 @@ _DOMAIN = Caseless(
 _EMAIL_DOMAIN = Caseless(
     r"(?<![\w.+-])[\w.+-]{1,64}+@((?:[a-z0-9-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![\w-])",
     needs=("@",),
+    # after a character that is no ASCII word character, dot, plus or hyphen (what the lookbehind
+    # refuses holds them all), the address up to its @
+    starts=r"[^a-z0-9_.+-][\w.+-]{1,64}+@",
+    lead=1,
 )
 # Placeholders, big third parties and the provider's own hosts name nothing of the customer's.
 _NOT_CUSTOMER = re.compile(
@@ -367,6 +371,12 @@ _SCREENSHOT = Caseless(
     # the first branch names a screenshot ("screen" is in screenshot, screen shot, printscreen
     # and print screen), the second one that or an error
     needs=("screen", "schermafdruk", "capture", "foutmelding", "error", "erreur"),
+    # both branches open with \b and a word: tried only after a non-word character there
+    starts=_after_word_break(
+        "screenshot|screen ?shot|schermafdruk|printscreen|print screen|capture d'écran|capture|"
+        "in bijlage|attached|ci-joint|en pièce jointe"
+    ),
+    lead=1,
 )
 
 

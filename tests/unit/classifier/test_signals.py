@@ -504,6 +504,8 @@ _SCANNED = {
     "_NAMED_HOST": ["Business", "«Pro", "12", "-7", "_03", "vps-12", "srv03", "pakket Basic"],
     "_DOMAIN": ["bakkerij-jansens.be", "www.a1.shop", "x-.nl", "9.x.com", "@", "-", ".de"],
     "_IPV4": ["81", "192.168", "1.2.3.4", "10.0.0.1.5", "255", "0", "."],
+    "_SCREENSHOT": [],
+    "_EMAIL_DOMAIN": ["jan@bakkerij.be", "a.b+c@x.shop", "x-y@a.b.eu", "@", "-", "+", ".", "x.com"],
 }
 
 
