@@ -585,3 +585,41 @@ def test_credential_pairs_after_a_character_are_all_the_pairs():
         assert pairs == expected, text
         found += len(pairs)
     assert found > 1000
+
+
+@pytest.mark.parametrize(
+    ("written", "used"), [("_ERROR_TEXTS", "_ERROR_TEXT"), ("_SECRET_WORDS", "_SECRET_WORD")]
+)
+def test_boundary_checked_after_the_next_letter_finds_the_same(written: str, used: str):
+    """_boundary_after_letter moves each (?<=\\bx) behind the letter after it: the pattern as
+    written and as used find the same matches (fast and IGNORECASE paths) on its words glued to
+    others and to odd characters, in every case."""
+    import re
+
+    import classifier.signals as signals
+    from classifier.signals import _boundary_after_letter
+
+    assert _boundary_after_letter(r"a(?<=\ba)b|c(?:(?<=\bc)d?e|(?<=\bc)éf)") == (
+        r"ab(?<=\bab)|c(?:(?<=\bc)d?e|é(?<=\bcé)f)"
+    )
+    pattern = getattr(signals, written)
+    fast, slow = re.compile(pattern), re.compile(pattern, re.IGNORECASE)
+    caseless = getattr(signals, used)
+    # the words of a branch grouped by first letter are written without it: "p(?:ass|in)"
+    words = pattern_words(pattern)
+    for branch in signals._split_branches(pattern[3:-1]):
+        words += [branch[0] + word for word in pattern_words(branch[1:])]
+    rng = random.Random(written)
+    noise = [*"abcdeklmnopstuwx45/ -_:=.'\n\té", *ODD_NOISE]
+    texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
+    texts += word_salad(rng, words, noise, ["", " ", "x", "-", "4"], n=4000, noise_len=5)
+    found = 0
+    for text in texts:
+        lower = text.lower()
+        expected = [m.span() for m in fast.finditer(lower)]
+        assert [m.span() for m in caseless.fast.finditer(lower)] == expected, text
+        assert [m.span() for m in caseless.slow.finditer(text)] == [
+            m.span() for m in slow.finditer(text)
+        ], text
+        found += len(expected)
+    assert found > 1000
