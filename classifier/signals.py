@@ -1064,11 +1064,18 @@ _SECOND_ISSUE = Caseless(
 )
 # A sentence or line that opens with "and"/"also": how a second request is usually tacked on
 # ("En kan de factuur ...", "Et je souhaite ...", "Also, ...", "Ook: ...").
-_ADDED_SENTENCE = Caseless(
-    r"(?m)(?:^[ \t]{0,8}|[.!?][ \t]{1,4})(?:en|et|and|ook|aussi|also|verder|bovendien|daarnaast|"
+_ADDED_WORDS = (
+    r"(?:en|et|and|ook|aussi|also|verder|bovendien|daarnaast|"
     r"également|"
     r"de plus|in addition)\b"
 )
+_ADDED_SENTENCE = Caseless(r"(?m)(?:^[ \t]{0,8}|[.!?][ \t]{1,4})" + _ADDED_WORDS)
+# Its matches after the text's start, each found from the newline before it when it opens a
+# line: the pattern opens with a set of characters (newline, . ! ?), which re skips to, instead
+# of ^ tried at every position. One match of either for each of the other (a match of either
+# ends with a letter, so a newline opening the next one is never inside the last one): the same
+# count, from the same position on.
+_ADDED_AFTER = Caseless(r"[\n.!?](?:(?<=\n)[ \t]{0,8}|(?<=[.!?])[ \t]{1,4})" + _ADDED_WORDS)
 _ENUMERATION = StartScan(
     re.compile(r"^\s*(?:\d[.)]|[-*•])\s+\S", re.MULTILINE),
     # a line opens after a newline (or at the text's start, which StartScan tries): re skips
@@ -1085,7 +1092,12 @@ def count_second_issue_cues(text: str, lower: str | None = None) -> int:
 
 
 def count_added_sentences(text: str, lower: str | None = None) -> int:
-    return sum(1 for _ in _ADDED_SENTENCE.finditer(text, lower))
+    """How many matches _ADDED_SENTENCE.finditer finds (counted with _ADDED_AFTER)."""
+    pattern, target = _ADDED_SENTENCE._pick(text, lower)
+    after = _ADDED_AFTER.fast if pattern is _ADDED_SENTENCE.fast else _ADDED_AFTER.slow
+    first = pattern.match(target)  # at the text's start: no newline before it
+    position = 0 if first is None else first.end()
+    return (first is not None) + sum(1 for _ in after.finditer(target, position))
 
 
 # ---------------------------------------------------------------- all signals of a ticket

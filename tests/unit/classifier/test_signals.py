@@ -623,3 +623,24 @@ def test_boundary_checked_after_the_next_letter_finds_the_same(written: str, use
         ], text
         found += len(expected)
     assert found > 1000
+
+
+def test_added_sentences_are_counted_as_finditer_counts():
+    """count_added_sentences counts with a pattern that opens with the newline before a line
+    (not ^ tried everywhere): as many as _ADDED_SENTENCE.finditer finds, on its words glued
+    to newlines, sentence ends, spaces and tabs, and odd characters, in every case."""
+    from classifier.signals import _ADDED_SENTENCE
+
+    words = [*pattern_words(_ADDED_SENTENCE.fast.pattern), "x", "ende", "ook nog"]
+    rng = random.Random(9)
+    noise = [*"\n\n.!? \t\tabe-", *ODD_NOISE]
+    joins = ["", " ", "\n", ". ", "!\t", "?", "\n  ", ".\n", "\t"]
+    texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
+    texts += word_salad(rng, words, noise, joins, n=8000, noise_len=4)
+    found = 0
+    for text in texts:
+        expected = sum(1 for _ in _ADDED_SENTENCE.finditer(text))
+        assert count_added_sentences(text) == expected, text
+        assert count_added_sentences(text, text.lower()) == expected, text
+        found += expected
+    assert found > 2000
