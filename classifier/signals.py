@@ -29,6 +29,11 @@ class StartScan:
     pattern matches is where finditer's next match is (match() at a position sees the text
     before it, for \\b and lookbehinds). Only for patterns that match no empty string."""
 
+    # Tries that find no match before the rest of the text is left to pattern.finditer: a text
+    # full of possible starts ("1.1.1.1..." for an IPv4 address) costs no more than the plain
+    # scan and this many calls from Python.
+    MAX_MISSES = 32
+
     def __init__(self, pattern: re.Pattern[str], starts: str, lead: int = 0):
         self.pattern = pattern
         self.starts = re.compile(starts, pattern.flags)
@@ -36,7 +41,7 @@ class StartScan:
 
     def finditer(self, target: str) -> Iterator[re.Match[str]]:
         pattern, starts, lead = self.pattern, self.starts, self.lead
-        position = 0
+        position = misses = 0
         if lead:  # the first position: no character before it for `starts` to find
             match = pattern.match(target, 0)
             if match is not None:
@@ -47,6 +52,12 @@ class StartScan:
             match = pattern.match(target, at)
             if match is None:
                 position = at + 1
+                misses += 1
+                if misses > self.MAX_MISSES:
+                    # no match opens between the last one's end and `position`: finditer from
+                    # there finds the rest (it sees the text before `position`, as match() does)
+                    yield from pattern.finditer(target, position)
+                    return
             else:
                 yield match
                 position = match.end()  # > match.start(): no empty matches

@@ -529,6 +529,8 @@ def test_tried_only_at_starts_finds_what_finditer_finds(name: str):
     texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
     joins = ["", " ", "x", "'", "\t", ".", "é", "\n", "\n 1. ", "-", "@"]
     texts += word_salad(rng, words, noise, joins, n=6000, noise_len=5)
+    # long texts too: past StartScan.MAX_MISSES tries the plain finditer takes over
+    texts += [" ".join(texts[i : i + 60]) for i in range(0, len(texts), 60)]
     found = 0
     for text in texts:
         if isinstance(scanned, signals.Caseless):
@@ -644,3 +646,19 @@ def test_added_sentences_are_counted_as_finditer_counts():
         assert count_added_sentences(text, text.lower()) == expected, text
         found += expected
     assert found > 2000
+
+
+def test_start_scan_hands_over_to_finditer_after_many_misses():
+    """A text full of possible starts: after MAX_MISSES tries that find nothing, the plain
+    finditer goes on from there, with the same matches as finditer on the whole text."""
+    from classifier.signals import _IPV4, StartScan
+
+    for text in [
+        "1.1." * 40 + " 81.82.83.84 " + "9.9." * 40 + "10.0.0.1",
+        "81.82.83.84 " + "1.1." * 40 + " 1.2.3.4" * 3,
+        "1.2.3.4." * 50 + "\n5.6.7.8",
+    ]:
+        expected = [m.span() for m in _IPV4.pattern.finditer(text)]
+        assert [m.span() for m in _IPV4.finditer(text)] == expected, text
+        assert len(expected) >= 1
+        assert len(_IPV4.starts.findall(text)) > StartScan.MAX_MISSES
