@@ -630,11 +630,17 @@ _NEEDS = {
 # text whose lower-cased form holds none of them cannot match (see _may_hold for the letters
 # IGNORECASE matches that lower-casing does not produce).
 _CODE_WORDS = ("pass", "pwd", "secret", "key", "token", "salt")
-# Every _CREDENTIAL_PAIR match holds its separator: "/", "|", ":" or "::", or a dash after a
-# space or tab (" -", " --", " ->"). The pattern opens with a lookbehind, so re tries it at every
-# position of the text; a text without any of these is not scanned (the pattern is case-sensitive
-# and these are no letters).
-_PAIR_SEPARATORS = ("/", "|", ":", " -", "\t-")
+# Every _CREDENTIAL_PAIR match holds its separator ("/", "|", ":" or "::", or a dash after a
+# space or tab: " -", " --", " ->") and right after it what the pattern asks of the secret: a
+# text without this is not scanned. From the separator's first character on, it is the
+# pattern's own text (":?" for "::", "-?>?" for the rest of a dash, the same spaces, the secret's
+# lookahead and its first 4 characters), so every match holds a match of it. Most ':' and '/' in
+# prose and links fail it; it opens with a set, which re skips to (the pattern itself opens with
+# a lookbehind, tried at every position).
+_PAIR_HINT = re.compile(
+    r"[/|:-](?:(?<=[/|:]):?\s{0,3}|(?<=-)-?>?[ \t]{1,3})"
+    r"(?=[^\s]{0,79}[\d!#$%&*+?@^~|])[^\s\"'<>,;\\]{4}"
+)
 # Characters that re.IGNORECASE matches to an ASCII letter while str.lower() does not turn them
 # into that letter: 'İ' (lower-cased to "i" and a combining dot) and 'ı' match "i", 'ſ' matches
 # "s" (every code point was tried; a test tries them again).
@@ -988,7 +994,7 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
             ):
                 continue  # "DB_PASSWORD= maar leeg": no value, the sentence goes on
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
-    pairs = any(sep in text for sep in _PAIR_SEPARATORS)
+    pairs = _PAIR_HINT.search(text) is not None
     for match in _credential_pairs(text) if pairs else ():
         value = match.group("secret").rstrip(".,;:)")
         user = match.group("user")

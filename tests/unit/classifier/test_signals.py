@@ -410,7 +410,7 @@ def test_skipped_scans_would_have_found_nothing():
         _CODE_SECRET,
         _CODE_WORDS,
         _CREDENTIAL_PAIR,
-        _PAIR_SEPARATORS,
+        _PAIR_HINT,
         _may_hold,
     )
 
@@ -431,7 +431,7 @@ def test_skipped_scans_would_have_found_nothing():
         if _CODE_SECRET.search(text):
             assert _may_hold(text, lower, _CODE_WORDS), text
         if _CREDENTIAL_PAIR.search(text):
-            assert any(sep in text for sep in _PAIR_SEPARATORS), text
+            assert _PAIR_HINT.search(text), text
 
 
 def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
@@ -568,19 +568,23 @@ def test_branches_are_split_and_grouped_by_first_letter():
 def test_credential_pairs_after_a_character_are_all_the_pairs():
     """_credential_pairs finds _CREDENTIAL_PAIR's matches (all empty: lookarounds) through a
     pattern that opens with the character before them: the same users, separators and secrets
-    at the same places, on pairs glued to each other and to the characters around them."""
-    from classifier.signals import _CREDENTIAL_PAIR, _credential_pairs
+    at the same places, on pairs glued to each other and to the characters around them. Every
+    text with a pair passes the _PAIR_HINT pre-check."""
+    from classifier.signals import _CREDENTIAL_PAIR, _PAIR_HINT, _credential_pairs
 
     words = ["admin", "jan@x.be", "root", "Pl3sk-Beh33r", "Tulp!2026", "X7#kP9qL2!mR", "a.b+c", "x"]
     separators = [" / ", "/", " | ", ":", "::", " - ", "\t--> ", " -> ", " : ", "  /  "]
     rng = random.Random(7)
     noise = [*"ab1!#@ \t\n(),;:>\"'[<-/|", *ODD_NOISE]
-    texts = word_salad(rng, words, noise, [*separators, " ", "", "("], n=6000, noise_len=4)
+    joins = [*separators, " ", "", "(", " --", "\t->\t", ":: ", "-", " -\n"]
+    texts = word_salad(rng, words, noise, joins, n=8000, noise_len=4)
     found = 0
     for text in texts:
         expected = [
             (m.span(), m.groupdict(), m.span("secret")) for m in _CREDENTIAL_PAIR.finditer(text)
         ]
+        if expected:
+            assert _PAIR_HINT.search(text), text
         pairs = [
             ((m.end(), m.end()), m.groupdict(), m.span("secret")) for m in _credential_pairs(text)
         ]
