@@ -630,6 +630,14 @@ _NEEDS = {
 # text whose lower-cased form holds none of them cannot match (see _may_hold for the letters
 # IGNORECASE matches that lower-casing does not produce).
 _CODE_WORDS = ("pass", "pwd", "secret", "key", "token", "salt")
+# Every branch of _CODE_SECRET puts right before the quote that opens the secret a comma
+# (define), "=>", ":" or "=" and maybe spaces: a quote in prose seldom follows one of these.
+_CODE_HINT = re.compile(r"[,>:=]\s*['\"]")
+# What every _TOKEN match holds (as _NEEDS["token"] has it, but the underscore and the dollar
+# with what follows them in every branch that has them: 10 letters or digits after an
+# underscore, a hash's "$2y$"); the set of "_" and "$" opens it, which re skips to.
+_TOKEN_LITERALS = ("xox", "AKIA", "sk-", "glpat-", "Basic ", "eyJ")
+_TOKEN_HINT = re.compile(r"_[A-Za-z0-9]{10}|\$(?:apr1|2[aby]|1|5|6)\$")
 # Every _CREDENTIAL_PAIR match holds its separator ("/", "|", ":" or "::", or a dash after a
 # space or tab: " -", " --", " ->") and right after it what the pattern asks of the secret: a
 # text without this is not scanned. From the separator's first character on, it is the
@@ -979,8 +987,12 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
     ):
         if not any(literal in text for literal in _NEEDS[kind]):
             continue  # the pattern cannot match: skip its scan
-        if kind == "code" and not _may_hold(text, lower, _CODE_WORDS):
-            continue  # a quote but no password word: the usual text, nothing to scan
+        if kind == "code" and not (_may_hold(text, lower, _CODE_WORDS) and _CODE_HINT.search(text)):
+            continue  # a quote but no password word or no assignment: nothing to scan
+        if kind == "token" and not (
+            any(literal in text for literal in _TOKEN_LITERALS) or _TOKEN_HINT.search(text)
+        ):
+            continue  # an underscore or a dollar, but no token after it
         for match in pattern.finditer(text):
             value = match.group("secret")
             if kind in ("env", "code") and value.lower() in {"null", "none", "''", "changeme"}:

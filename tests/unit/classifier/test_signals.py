@@ -404,13 +404,17 @@ def test_odd_case_letters_are_all_those_ignorecase_matches_to_ascii():
 
 
 def test_skipped_scans_would_have_found_nothing():
-    """The literal pre-checks in find_secrets only skip texts the scans find nothing in: the
-    same spans with the pre-checks as with every pattern run on every text."""
+    """The literal and hint pre-checks in find_secrets only skip texts the scans find nothing
+    in: every text a pattern matches passes its pre-checks."""
     from classifier.signals import (
+        _CODE_HINT,
         _CODE_SECRET,
         _CODE_WORDS,
         _CREDENTIAL_PAIR,
         _PAIR_HINT,
+        _TOKEN,
+        _TOKEN_HINT,
+        _TOKEN_LITERALS,
         _may_hold,
     )
 
@@ -425,13 +429,33 @@ def test_skipped_scans_would_have_found_nothing():
         "root :: X7#kP9qL2!mR",
         "user | Abc!1234",
         "l'été, c'est \"chaud\" 2024!",
+        "define( 'DB_PASSWORD' ,\t'abc123' );",
+        '$wachtPass = "x1y2z3"',
+        "db_password :\n 'abc'",
+        "ghp_" + "a1B2" * 9,
+        "sk_live_" + "x" * 24,
+        "rk_live_ABCDEFGHIJ",
+        "xoxb-1234567890-abc",
+        "AKIA" + "Z" * 16,
+        "sk-" + "q" * 30,
+        "glpat-" + "r" * 20,
+        "Basic dXNlcjpwYXNzd29yZA==",
+        "$2y$10$abcdefghijklmnop",
+        "$apr1$abcdefgh",
+        "shop_live_ABCDEFGHIJKL12",
+        "eyJhbGciOi.eyJzdWIiOi.SflKxwRJSM",
     ]
+    rng = random.Random(4)
+    pieces = [*texts, "_", "$", "'", '"', "=", "=>", ":", ",", " ", "\n", "key", "PASS", "token"]
+    texts += word_salad(rng, pieces, list("ab1_$'\"=:, \n"), ["", " ", "_", "="], 4000, 4)
     for text in texts:
         lower = text.lower()
         if _CODE_SECRET.search(text):
-            assert _may_hold(text, lower, _CODE_WORDS), text
+            assert _may_hold(text, lower, _CODE_WORDS) and _CODE_HINT.search(text), text
         if _CREDENTIAL_PAIR.search(text):
             assert _PAIR_HINT.search(text), text
+        if _TOKEN.search(text):
+            assert any(t in text for t in _TOKEN_LITERALS) or _TOKEN_HINT.search(text), text
 
 
 def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
