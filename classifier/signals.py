@@ -643,7 +643,11 @@ _TOKEN_HINT = re.compile(r"_[A-Za-z0-9]{10}|\$(?:apr1|2[aby]|1|5|6)\$")
 # pattern's own text (":?" for "::", "-?>?" for the rest of a dash, the same spaces, the secret's
 # lookahead and its first 4 characters), so every match holds a match of it. Most ':' and '/' in
 # prose and links fail it; it opens with a set, which re skips to (the pattern itself opens with
-# a lookbehind, tried at every position).
+# a lookbehind, tried at every position). Its lookahead reads up to 80 characters after every
+# separator: on a long run of them ("a:a:a:...") 10x the pair scan itself, so a text longer than
+# _PAIR_HINT_MAX (few tickets are) is only checked for one of the _PAIR_SEPARATORS.
+_PAIR_HINT_MAX = 2_000
+_PAIR_SEPARATORS = ("/", "|", ":", " -", "\t-")
 _PAIR_HINT = re.compile(
     r"[/|:-](?:(?<=[/|:]):?\s{0,3}|(?<=-)-?>?[ \t]{1,3})"
     r"(?=[^\s]{0,79}[\d!#$%&*+?@^~|])[^\s\"'<>,;\\]{4}"
@@ -1005,7 +1009,10 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
             ):
                 continue  # "DB_PASSWORD= maar leeg": no value, the sentence goes on
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
-    pairs = _PAIR_HINT.search(text) is not None
+    if len(text) <= _PAIR_HINT_MAX:
+        pairs = _PAIR_HINT.search(text) is not None
+    else:
+        pairs = any(separator in text for separator in _PAIR_SEPARATORS)
     for match in _credential_pairs(text) if pairs else ():
         value = match.group("secret").rstrip(".,;:)")
         user = match.group("user")

@@ -412,6 +412,7 @@ def test_skipped_scans_would_have_found_nothing():
         _CODE_WORDS,
         _CREDENTIAL_PAIR,
         _PAIR_HINT,
+        _PAIR_SEPARATORS,
         _TOKEN,
         _TOKEN_HINT,
         _TOKEN_LITERALS,
@@ -454,6 +455,7 @@ def test_skipped_scans_would_have_found_nothing():
             assert _may_hold(text, lower, _CODE_WORDS) and _CODE_HINT.search(text), text
         if _CREDENTIAL_PAIR.search(text):
             assert _PAIR_HINT.search(text), text
+            assert any(separator in text for separator in _PAIR_SEPARATORS), text
         if _TOKEN.search(text):
             assert any(t in text for t in _TOKEN_LITERALS) or _TOKEN_HINT.search(text), text
 
