@@ -14,6 +14,118 @@ from dataclasses import dataclass, field
 from classifier.text import GENERIC_PREFIX, CleanTicket
 
 
+class StartScan:
+    """pattern.finditer(text) for a pattern that opens with \\b or a lookbehind, which `re` tries
+    at every position of the text, run quicker: the pattern is tried only where a `starts`
+    pattern, one that opens with a literal or a set of characters (re scans for those in C),
+    finds a possible start.
+
+    `starts` must match `lead` characters before every position where the pattern can match (it
+    may match elsewhere too: the pattern decides). lead=0: it opens with the branches' leading
+    literals. lead=1: it opens with the character before the match, e.g. "[^a-z0-9_]" and the
+    words of "\\b(?:word|...)" (a word starts after no ASCII word character, and that set is
+    quicker to scan for than \\W); the text's first position, with no character before it, is
+    tried as well. From where the last match ended, the first possible start at which the
+    pattern matches is where finditer's next match is (match() at a position sees the text
+    before it, for \\b and lookbehinds). Only for patterns that match no empty string."""
+
+    # Tries that find no match before the rest of the text is left to pattern.finditer: a text
+    # full of possible starts ("1.1.1.1..." for an IPv4 address) costs no more than the plain
+    # scan and this many calls from Python.
+    MAX_MISSES = 32
+
+    def __init__(self, pattern: re.Pattern[str], starts: str, lead: int = 0):
+        self.pattern = pattern
+        self.starts = re.compile(starts, pattern.flags)
+        self.lead = lead
+
+    def finditer(self, target: str) -> Iterator[re.Match[str]]:
+        pattern, starts, lead = self.pattern, self.starts, self.lead
+        position = misses = 0
+        if lead:  # the first position: no character before it for `starts` to find
+            match = pattern.match(target, 0)
+            if match is not None:
+                yield match
+                position = match.end()
+        while (start := starts.search(target, max(position - lead, 0))) is not None:
+            at = start.start() + lead
+            match = pattern.match(target, at)
+            if match is None:
+                position = at + 1
+                misses += 1
+                if misses > self.MAX_MISSES:
+                    # no match opens between the last one's end and `position`: finditer from
+                    # there finds the rest (it sees the text before `position`, as match() does)
+                    yield from pattern.finditer(target, position)
+                    return
+            else:
+                yield match
+                position = match.end()  # > match.start(): no empty matches
+
+    def search(self, target: str) -> re.Match[str] | None:
+        return next(self.finditer(target), None)
+
+
+def _split_branches(alternation: str) -> list[str]:
+    """The top-level branches of a regex alternation ("a|b(?:c|d)|[|]" -> a, b(?:c|d), [|])."""
+    branches: list[str] = []
+    depth, begin, i, in_set = 0, 0, 0, False
+    while i < len(alternation):
+        char = alternation[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_set:
+            in_set = char != "]"
+        elif char == "[":
+            in_set = True
+            if alternation[i + 1 : i + 2] == "^":
+                i += 1
+            if alternation[i + 1 : i + 2] == "]":
+                i += 1  # a "]" first in a set is a literal
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(alternation[begin:i])
+            begin = i + 1
+        i += 1
+    branches.append(alternation[begin:])
+    return branches
+
+
+def _by_first_letter(alternation: str) -> str:
+    """The same alternation with its branches grouped by their first letter ("al|an|b" ->
+    "a(?:l|n)|b"), for a `starts` pattern: re checks each branch's first letter before trying
+    it, so one check per letter instead of one per branch (1.6x quicker on long word lists). It
+    matches at the same positions (branches that open with the same letter keep their order;
+    those that do not open with a plain letter follow the groups)."""
+    groups: dict[str, list[str]] = {}
+    others: list[str] = []
+    for branch in _split_branches(alternation):
+        if branch[:1].isalnum() and branch[1:2] not in ("?", "*", "+", "{"):
+            groups.setdefault(branch[0], []).append(branch[1:])
+        else:
+            others.append(branch)
+    grouped = [f"{letter}(?:{'|'.join(rests)})" for letter, rests in groups.items()]
+    return "|".join(grouped + others)
+
+
+# `starts` (lead=1) for a Caseless "\b(?:words)": an ASCII non-word character (all \W ones
+# among them) before one of the words.
+def _after_word_break(words: str) -> str:
+    return "[^a-z0-9_](?:" + _by_first_letter(words) + ")"
+
+
+def _boundary_after_letter(pattern: str) -> str:
+    """The pattern with each "(?<=\\bx)y" (a word boundary before the letter x just matched,
+    then the letter y) written "y(?<=\\bxy)": the same test, made once y matched too, so that
+    the branch opens with a literal, which re checks before it enters a branch (a lookbehind
+    first is entered at every x). 1.2x quicker on the grouped word lists below."""
+    return re.sub(r"\(\?<=\\b(\w)\)(\w)(?![?*+{])", r"\2(?<=\\b\1\2)", pattern)
+
+
 class Caseless:
     """A case-insensitive pattern that runs fast: written in lower case and run on the lower-cased
     text (3-4x quicker than re.IGNORECASE), unless lower-casing would move offsets (rare letters
@@ -24,11 +136,9 @@ class Caseless:
     such as 'ſ' for 's' that lower-casing leaves alone). `hint`: the same for a short pattern
     every match holds (found by a quick scan where the pattern itself is slow to try).
 
-    `starts`: for a pattern that opens with a lookbehind or \\b (re then tries it at every
-    position, much slower than a scan for its first letters), a pattern that matches, on the
-    lower-cased text, wherever the pattern's matches can start (its branches' leading literals,
-    say): on the fast path the pattern is only tried where `starts` matches, which finds the same
-    matches as its finditer. Only for patterns that match no empty string."""
+    `starts` and `lead`: for a pattern that opens with a lookbehind or \\b, see StartScan; on
+    the fast path the pattern is only tried where `starts` (on the lower-cased text) finds a
+    possible start."""
 
     def __init__(
         self,
@@ -36,12 +146,13 @@ class Caseless:
         needs: tuple[str, ...] = (),
         hint: str | None = None,
         starts: str | None = None,
+        lead: int = 0,
     ):
         self.fast = re.compile(pattern)
         self.slow = re.compile(pattern, re.IGNORECASE)
         self.needs = needs
         self.hint = re.compile(hint) if hint else None
-        self.starts = re.compile(starts) if starts else None
+        self.scan = StartScan(self.fast, starts, lead) if starts else None
 
     def _hopeless(self, pattern: re.Pattern[str], target: str) -> bool:
         if pattern is not self.fast:
@@ -58,23 +169,9 @@ class Caseless:
         pattern, target = self._pick(text, lower)
         if self._hopeless(pattern, target):
             return iter(())
-        if self.starts is not None and pattern is self.fast:
-            return self._finditer_from_starts(target)
+        if self.scan is not None and pattern is self.fast:
+            return self.scan.finditer(target)
         return pattern.finditer(target)
-
-    def _finditer_from_starts(self, target: str) -> Iterator[re.Match[str]]:
-        """fast.finditer(target), the pattern tried only where `starts` finds a start: the
-        leftmost start at or after the position that matches is the leftmost match, as in
-        finditer (match() at a position sees the text before it, for \\b and lookbehinds)."""
-        assert self.starts is not None
-        position = 0
-        while (start := self.starts.search(target, position)) is not None:
-            match = self.fast.match(target, start.start())
-            if match is None:
-                position = start.start() + 1
-            else:
-                yield match
-                position = match.end()  # > match.start(): no empty matches (see `starts`)
 
     def search(self, text: str, lower: str | None = None) -> re.Match[str] | None:
         pattern, target = self._pick(text, lower)
@@ -98,10 +195,19 @@ _DOMAIN = Caseless(
     # the dot and TLD every match ends with: it opens with a literal, which re skips to (5x
     # quicker than the former "[a-z0-9]\.[a-z]", tried at every letter)
     hint=r"\.(?:" + _TLDS + r")(?![\w-])",
+    # and tried only after a character that is no ASCII word character, dot, @ or hyphen (what
+    # the lookbehind refuses holds them all), at a label, a dot and what follows every dot:
+    # another label or the TLD (a label's letters run up to its dot: none of them is a dot)
+    starts=r"[^a-z0-9_.@-][a-z0-9][a-z0-9-]{0,62}+\.[a-z0-9]",
+    lead=1,
 )
 _EMAIL_DOMAIN = Caseless(
     r"(?<![\w.+-])[\w.+-]{1,64}+@((?:[a-z0-9-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![\w-])",
     needs=("@",),
+    # after a character that is no ASCII word character, dot, plus or hyphen (what the lookbehind
+    # refuses holds them all), the address up to its @
+    starts=r"[^a-z0-9_.+-][\w.+-]{1,64}+@",
+    lead=1,
 )
 # Placeholders, big third parties and the provider's own hosts name nothing of the customer's.
 _NOT_CUSTOMER = re.compile(
@@ -119,9 +225,21 @@ _NOT_CUSTOMER = re.compile(
     re.IGNORECASE,
 )
 # A named server or hosting package: vps-12, srv03, "pakket Business", "hosting package Pro"
-_NAMED_HOST = re.compile(
-    r"\b(?:vps|srv|server|node|web|host|cpanel|plesk|shared|sh|mail)[-_ ]?\d{1,4}\b"
-    r"|\b(?:pakket|package|pack|formule|abonnement)\s+[\"'«]?[A-Z][\w-]{2,30}",
+_HOST_WORDS = "vps srv server node web host cpanel plesk shared sh mail".split()
+_PACKAGE_WORDS = "pakket package pack formule abonnement".split()
+_NAMED_HOST = StartScan(
+    re.compile(
+        r"\b(?:" + "|".join(_HOST_WORDS) + r")[-_ ]?\d{1,4}\b"
+        r"|\b(?:" + "|".join(_PACKAGE_WORDS) + r")\s+[\"'«]?[A-Z][\w-]{2,30}",
+    ),
+    # after a non-word character, a host word and a digit or a package word and a space (2x
+    # quicker than \b tried everywhere)
+    starts="[^A-Za-z0-9_](?:"
+    + _by_first_letter(
+        "|".join([*(w + r"[-_ ]?\d" for w in _HOST_WORDS), *(w + r"\s" for w in _PACKAGE_WORDS)])
+    )
+    + ")",
+    lead=1,
 )
 _FILE_LIKE = re.compile(
     r"\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip)$", re.I
@@ -153,11 +271,18 @@ def names_host(text: str) -> bool:
 
 # ---------------------------------------------------------------- IP addresses
 
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
+_IPV4 = StartScan(
+    re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)"),
+    starts=r"\d{1,3}\.\d",  # where an address opens: re skips to the digits
+)
 _IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
 # What every match of each holds: a text without it is not scanned (both patterns open with a
-# lookbehind, tried at every position; these open with a literal or a set, which re skips to).
-_IP_HINTS = ((_IPV4, re.compile(r"\d\.\d")), (_IPV6, re.compile(r":[0-9a-f]{0,4}:", re.I)))
+# lookbehind, tried at every position; these open with a literal, which re skips to: "\.\d"
+# rather than "\d\.\d", which re tried at every digit).
+_IP_HINTS: tuple[tuple[StartScan | re.Pattern[str], re.Pattern[str]], ...] = (
+    (_IPV4, re.compile(r"\.\d")),
+    (_IPV6, re.compile(r":[0-9a-f]{0,4}:", re.I)),
+)
 _CUSTOMER_IP_CUE = re.compile(
     r"(?:\b(?:mijn|ons|onze|m'n|my|our|mon|notre|nos|publiek|public|publique|extern|external)\b"
     r"[^.\n]{0,40}\bip\b|\bip\b[^.\n]{0,30}\b(?:van (?:ons|mij|het kantoor|thuis|de zaak)|"
@@ -218,7 +343,7 @@ _STATUS_45 = (
 # top-level branch must open with one literal character for re to skip to those characters: a
 # set such as "[45]" makes re try the whole pattern at every position (hence "4(...)|5(...)";
 # a test checks the structure).
-_ERROR_TEXT = Caseless(
+_ERROR_TEXTS = (
     r"(?:"
     r"h(?:(?<=\bh)ttp\s*:?\s*[45]\d\d\b)|"
     r"e(?:(?<=\be)rror\s*:?\s*[45]\d\d\b|(?<=\be)rreur\s*:?\s*[45]\d\d\b|rr_[a-z_]{4,40}|"
@@ -248,8 +373,9 @@ _ERROR_TEXT = Caseless(
     r"o(?:nbestelbaar)|"
     r"d(?:elivery status notification|ns_probe_\w+)|"
     r"0(?:(?<=\b0)x[0-9a-f]{6,8}\b)"
-    r")",
+    r")"
 )
+_ERROR_TEXT = Caseless(_boundary_after_letter(_ERROR_TEXTS))
 _QUOTED_ERROR = Caseless(
     r"[\"“«'‘][^\"”»'’\n]{0,120}\b(?:error|erreur|fout|failed|fail|échec|mislukt|denied|refused|"
     r"invalid|ongeldig|impossible|unable|cannot|could not|kan niet|kon niet|not found|"
@@ -264,6 +390,12 @@ _SCREENSHOT = Caseless(
     # the first branch names a screenshot ("screen" is in screenshot, screen shot, printscreen
     # and print screen), the second one that or an error
     needs=("screen", "schermafdruk", "capture", "foutmelding", "error", "erreur"),
+    # both branches open with \b and a word: tried only after a non-word character there
+    starts=_after_word_break(
+        "screenshot|screen ?shot|schermafdruk|printscreen|print screen|capture d'écran|capture|"
+        "in bijlage|attached|ci-joint|en pièce jointe"
+    ),
+    lead=1,
 )
 
 
@@ -277,8 +409,8 @@ def find_error_texts(text: str, lower: str | None = None) -> list[str]:
 
 # ---------------------------------------------------------------- steps tried
 
-_STEPS = Caseless(
-    r"\b(?:al (?:geprobeerd|gedaan|getest|gecontroleerd|gereset|herstart|gecheckt)|"
+_STEPS_WORDS = (
+    r"al (?:geprobeerd|gedaan|getest|gecontroleerd|gereset|herstart|gecheckt)|"
     r"(?:heb|hebben|hadden|had) (?:ik|we|wij)?\s*(?:al|ook|reeds|zelf)\b|geprobeerd|getest|"
     r"herstart|opnieuw opgestart|heropgestart|cache (?:geleegd|gewist|leeggemaakt)|"
     r"gedeactiveerd|uitgeschakeld|uitgezet|gecontroleerd|nagekeken|gecheckt|gereset|"
@@ -288,7 +420,13 @@ _STEPS = Caseless(
     r"different browser|another browser|other browser|incognito|private window|"
     r"déjà (?:essayé|testé|vérifié|redémarré|vidé|désactivé|fait)|essayé|testé|redémarré|"
     r"vidé (?:le|les) (?:cache|cookies)|désactivé|vérifié|réinitialisé|autre navigateur|"
-    r"navigation privée|en 4g)\b",
+    r"navigation privée|en 4g"
+)
+_STEPS = Caseless(
+    r"\b(?:" + _STEPS_WORDS + r")\b",
+    # a word of the list opens every match: tried only after a non-word character (2x quicker)
+    starts=_after_word_break(_STEPS_WORDS),
+    lead=1,
 )
 
 
@@ -298,8 +436,8 @@ def count_steps_cues(text: str, lower: str | None = None) -> int:
 
 # ---------------------------------------------------------------- connection-level failures
 
-_CONNECTION = Caseless(
-    r"\b(?:time-?outs?|timed out|timeout|connection refused|verbinding geweigerd|connexion refusée|"
+_CONNECTION_WORDS = (
+    r"time-?outs?|timed out|timeout|connection refused|verbinding geweigerd|connexion refusée|"
     r"reageert niet|antwoordt niet|geen (?:antwoord|reactie|verbinding)|onbereikbaar|"
     r"niet (?:meer )?bereikbaar|kan (?:niet|geen) (?:meer )?(?:verbinding|connectie|verbinden|"
     r"connecteren|inloggen via ssh)|unreachable|not reachable|no response|doesn't respond|"
@@ -307,7 +445,12 @@ _CONNECTION = Caseless(
     r"unable to connect|injoignable|inaccessible|ne répond (?:plus|pas)|impossible de (?:se )?"
     r"connecter|pas de réponse|geblokkeerd|blocked|bloqué|banned|gebanned|verbannen|"
     r"err_connection_\w+|err_timed_out|laadt (?:niet|eindeloos)|blijft laden|keeps loading|"
-    r"charge (?:à l'infini|sans fin)|ping)\b",
+    r"charge (?:à l'infini|sans fin)|ping"
+)
+_CONNECTION = Caseless(
+    r"\b(?:" + _CONNECTION_WORDS + r")\b",
+    starts=_after_word_break(_CONNECTION_WORDS),
+    lead=1,
 )
 
 
@@ -346,8 +489,9 @@ def subject_is_generic(subject: str) -> bool:
 # same sentence ("le mot de passe root est : X", "the transfer code, it is: X", "login jan / X").
 # Grouped by first letter (like _ERROR_TEXT): every top-level branch opens with a literal, so the
 # scan jumps to those letters in C and tries one group there, 4x quicker than the flat list (the
-# tests check it finds the same words as the flat list); a leading \b is written (?<=\bx).
-_SECRET_WORD = Caseless(
+# tests check it finds the same words as the flat list); a leading \b is written (?<=\bx), and
+# moved behind the next letter by _boundary_after_letter.
+_SECRET_WORDS = (
     r"(?:"
     r"p(?:as{1,2}w(?:or|ro|r|o)?[dt]s?|asscode|assphrase|(?<=\bp)wd\b|(?<=\bp)w\b|"
     r"(?<=\bp)ass\b|(?<=\bp)asw\b|aswoor?[dt]\w*|asswoord\w*|(?<=\bp)/w\b|in ?code|"
@@ -378,8 +522,9 @@ _SECRET_WORD = Caseless(
     r"i(?:dentifiants?|nloggegevens|nlogcode|nloggen|(?<=\bi)nlog\w*)|"
     r"g(?:ebruikersnaam)|"
     r"u(?:sername|tilisateur|nlock code)"
-    r")",
+    r")"
 )
+_SECRET_WORD = Caseless(_boundary_after_letter(_SECRET_WORDS))
 MAX_ANNOUNCEMENTS = 200
 _WINDOW = 90  # characters after the announcing word that may hold the secret
 _WINDOW_END = re.compile(r"\n\s*\n")  # a secret may follow in the next sentence, not paragraph
@@ -391,11 +536,26 @@ _PASSWORD_WORD = re.compile(
 _PUBLIC = re.compile(r"publi(?:c|eke?|que)\W*$", re.IGNORECASE)
 # "user / secret" or "user@domain: secret" written as a pair, the secret with a digit and a symbol
 # (a lookahead, so that "kijken: jan@x.be / Tulp!2026" is tried at "jan@x.be" too)
-_CREDENTIAL_PAIR = re.compile(
-    r"(?<![^\s(\[,;:>\"'])(?=(?P<user>[\w.+-]{2,64}+(?:@[\w.-]{2,100}+)?)"
+_PAIR = (
+    r"(?=(?P<user>[\w.+-]{2,64}+(?:@[\w.-]{2,100}+)?)"
     r"(?:\s{0,3}(?P<sep>[/|]|::?)\s{0,3}|[ \t]{1,3}-{1,2}>?[ \t]{1,3})"
     r"(?P<secret>(?=[^\s]{0,79}[\d!#$%&*+?@^~|])[^\s\"'<>,;\\]{4,80})(?=\s|$|[,;]))"
 )
+_CREDENTIAL_PAIR = re.compile(r"(?<![^\s(\[,;:>\"'])" + _PAIR)
+# Its matches after the text's first position, found with the character before them: re
+# skips to those characters instead of trying the lookbehind at every position (1.2x quicker).
+# The matches are empty and this pattern's are one character wide, so it finds every one.
+_CREDENTIAL_PAIR_AFTER = re.compile(r"[\s(\[,;:>\"']" + _PAIR)
+
+
+def _credential_pairs(text: str) -> Iterator[re.Match[str]]:
+    """The matches of _CREDENTIAL_PAIR.finditer(text), with the same groups."""
+    first = _CREDENTIAL_PAIR.match(text)
+    if first is not None:
+        yield first
+    yield from _CREDENTIAL_PAIR_AFTER.finditer(text)
+
+
 # a strong secret shape: a letter, a digit and a symbol ("X7#kP9qL2!mR", "AB12-xy!9-KL")
 _STRONG = re.compile(
     r"(?=[^\s]{0,79}\d)(?=[^\s]{0,79}[^\W\d_])(?=[^\s]{0,79}[!#$%&*+?@^~|])\S{6,80}"
@@ -469,11 +629,29 @@ _NEEDS = {
 # text whose lower-cased form holds none of them cannot match (see _may_hold for the letters
 # IGNORECASE matches that lower-casing does not produce).
 _CODE_WORDS = ("pass", "pwd", "secret", "key", "token", "salt")
-# Every _CREDENTIAL_PAIR match holds its separator: "/", "|", ":" or "::", or a dash after a
-# space or tab (" -", " --", " ->"). The pattern opens with a lookbehind, so re tries it at every
-# position of the text; a text without any of these is not scanned (the pattern is case-sensitive
-# and these are no letters).
+# Every branch of _CODE_SECRET puts right before the quote that opens the secret a comma
+# (define), "=>", ":" or "=" and maybe spaces: a quote in prose seldom follows one of these.
+_CODE_HINT = re.compile(r"[,>:=]\s*['\"]")
+# What every _TOKEN match holds (as _NEEDS["token"] has it, but the underscore and the dollar
+# with what follows them in every branch that has them: 10 letters or digits after an
+# underscore, a hash's "$2y$"); the set of "_" and "$" opens it, which re skips to.
+_TOKEN_LITERALS = ("xox", "AKIA", "sk-", "glpat-", "Basic ", "eyJ")
+_TOKEN_HINT = re.compile(r"_[A-Za-z0-9]{10}|\$(?:apr1|2[aby]|1|5|6)\$")
+# Every _CREDENTIAL_PAIR match holds its separator ("/", "|", ":" or "::", or a dash after a
+# space or tab: " -", " --", " ->") and right after it what the pattern asks of the secret: a
+# text without this is not scanned. From the separator's first character on, it is the
+# pattern's own text (":?" for "::", "-?>?" for the rest of a dash, the same spaces, the secret's
+# lookahead and its first 4 characters), so every match holds a match of it. Most ':' and '/' in
+# prose and links fail it; it opens with a set, which re skips to (the pattern itself opens with
+# a lookbehind, tried at every position). Its lookahead reads up to 80 characters after every
+# separator: on a long run of them ("a:a:a:...") 10x the pair scan itself, so a text longer than
+# _PAIR_HINT_MAX (few tickets are) is only checked for one of the _PAIR_SEPARATORS.
+_PAIR_HINT_MAX = 2_000
 _PAIR_SEPARATORS = ("/", "|", ":", " -", "\t-")
+_PAIR_HINT = re.compile(
+    r"[/|:-](?:(?<=[/|:]):?\s{0,3}|(?<=-)-?>?[ \t]{1,3})"
+    r"(?=[^\s]{0,79}[\d!#$%&*+?@^~|])[^\s\"'<>,;\\]{4}"
+)
 # Characters that re.IGNORECASE matches to an ASCII letter while str.lower() does not turn them
 # into that letter: 'İ' (lower-cased to "i" and a combining dot) and 'ı' match "i", 'ſ' matches
 # "s" (every code point was tried; a test tries them again).
@@ -544,20 +722,24 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
         return False
     if allow_digits and _DIGIT_GROUPS.fullmatch(bare):
         return True  # a PIN or backup code: 4471, 8471-2293
+    has_digit = any(c.isdigit() for c in bare)
+    has_alpha = any(c.isalpha() for c in bare)
+    has_symbol = any(not c.isalnum() and c not in "-._'/" for c in bare)
+    shaped = has_alpha and len(bare) >= 6 and (has_digit or has_symbol)
+    digits = bare.isdigit()
+    if not shaped and not digits:
+        return False  # the checks below only say no, but to a secret's shape or to digits
     if _NOT_SECRET_SHAPE.fullmatch(bare) or _DOMAIN.fullmatch(bare):
         return False
     if _CUT_EMAIL.fullmatch(bare) or _PLACEHOLDER.fullmatch(bare) or _DESCRIBED.search(lower):
         return False
     if _ASSIGNMENT.match(bare):
         return False  # "DB_USER=raad_events", "space=212": a setting, the secret is its value
-    if bare.isdigit():
+    if digits:
         return allow_digits and 4 <= len(bare) <= 8  # a PIN after "pincode", "code PIN"
     if bare.endswith("@") or bare.startswith(("/", "~", "@")) or bare.count("/") >= 2:
         return False  # a cut e-mail address or a file path
-    has_digit = any(c.isdigit() for c in bare)
-    has_alpha = any(c.isalpha() for c in bare)
-    has_symbol = any(not c.isalnum() and c not in "-._'/" for c in bare)
-    return has_alpha and len(bare) >= 6 and (has_digit or has_symbol)
+    return shaped
 
 
 _QUOTES = "\"'«»“”‘’`"
@@ -730,13 +912,16 @@ _FOLLOW_UP = Caseless(
     r"gereset|ingesteld|gezet|set|reset)[ \t]+(?:(?:it|het|'t|hem|him|them)[ \t]+)?"
     r"(?:to|in|en|naar|op|into)[ \t]+)"
     r"|(?P<code>\bcodes?\b)",
-    # Each branch's leading literal, grouped by first letter (so that re scans for those
-    # letters): "het " opens "het is" and "het juiste", a changed-word is followed by a space or
-    # tab. The lookbehinds and \b are left out, which only adds starts. 3x quicker.
-    starts=r"h(?:et (?:is|juiste|goede|correcte)|ere it is)|'t is|i(?:t's|t is|ngesteld[ \t])|"
-    r"c(?:'est|hang|ode)|d(?:at is|e (?:juiste|goede|correcte))|v(?:oilà|oici|eranderd[ \t])|"
-    r"the (?:right|correct) one is|l[ea] bon|g(?:ewijzigd|ereset|ezet)[ \t]|aangepast[ \t]|"
-    r"modifi|set[ \t]|reset[ \t]",
+    # A character that is no ASCII word character (every branch opens after \b or after neither
+    # a word character nor an apostrophe: after a \W one, or at the text's start), then each
+    # branch's leading literal, grouped by first letter: "het " opens "het is" and "het juiste",
+    # a changed-word is followed by a space or tab. The lookbehinds and \b are left out, which
+    # only adds starts. re skips to the non-word characters: 4x quicker than trying everywhere.
+    starts=r"[^a-z0-9_](?:h(?:et (?:is|juiste|goede|correcte)|ere it is)|'t is|"
+    r"i(?:t's|t is|ngesteld[ \t])|c(?:'est|hang|ode)|d(?:at is|e (?:juiste|goede|correcte))|"
+    r"v(?:oilà|oici|eranderd[ \t])|the (?:right|correct) one is|l[ea] bon|"
+    r"g(?:ewijzigd|ereset|ezet)[ \t]|aangepast[ \t]|modifi|set[ \t]|reset[ \t])",
+    lead=1,
 )
 _SECRET_CONTEXT = re.compile(
     r"pass|wacht|paswo|mdp|mot de passe|\bww\b|\bpw\b|login|inlog|identifiant|credential|"
@@ -805,8 +990,12 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
     ):
         if not any(literal in text for literal in _NEEDS[kind]):
             continue  # the pattern cannot match: skip its scan
-        if kind == "code" and not _may_hold(text, lower, _CODE_WORDS):
-            continue  # a quote but no password word: the usual text, nothing to scan
+        if kind == "code" and not (_may_hold(text, lower, _CODE_WORDS) and _CODE_HINT.search(text)):
+            continue  # a quote but no password word or no assignment: nothing to scan
+        if kind == "token" and not (
+            any(literal in text for literal in _TOKEN_LITERALS) or _TOKEN_HINT.search(text)
+        ):
+            continue  # an underscore or a dollar, but no token after it
         for match in pattern.finditer(text):
             value = match.group("secret")
             if kind in ("env", "code") and value.lower() in {"null", "none", "''", "changeme"}:
@@ -820,8 +1009,11 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
             ):
                 continue  # "DB_PASSWORD= maar leeg": no value, the sentence goes on
             spans.append(SecretSpan(match.start("secret"), match.end("secret"), kind))
-    pairs = any(sep in text for sep in _PAIR_SEPARATORS)
-    for match in _CREDENTIAL_PAIR.finditer(text) if pairs else ():
+    if len(text) <= _PAIR_HINT_MAX:
+        pairs = _PAIR_HINT.search(text) is not None
+    else:
+        pairs = any(separator in text for separator in _PAIR_SEPARATORS)
+    for match in _credential_pairs(text) if pairs else ():
         value = match.group("secret").rstrip(".,;:)")
         user = match.group("user")
         if _REFERENCE.fullmatch(user) or value.startswith("#") or _DOMAIN.search(value):
@@ -885,8 +1077,8 @@ def redact(text: str, spans: list[SecretSpan] | None = None) -> str:
 
 # ---------------------------------------------------------------- a second issue
 
-_SECOND_ISSUE = Caseless(
-    r"\b(?:ook nog|nog iets|nog een (?:vraag|vraagje|ander|probleem)|daarnaast|verder nog|"
+_SECOND_ISSUE_WORDS = (
+    r"ook nog|nog iets|nog een (?:vraag|vraagje|ander|probleem)|daarnaast|verder nog|"
     r"los daarvan|tweede (?:vraag|punt|probleem)|andere vraag|en nog|ps\b|p\.s\.|"
     r"nu ik (?:jullie|u|je) toch|als (?:ik|ge|je|jullie) toch bezig|tussendoor|daarbovenop|"
     r"trouwens|apart daarvan|aparte vraag|"
@@ -898,16 +1090,34 @@ _SECOND_ISSUE = Caseless(
     r"autre (?:question|chose|problème)|par ailleurs|aussi|en plus|deuxième|"
     r"sans rapport|petite question|tant que j['’]y suis|pendant que j['’]y suis|"
     r"tant qu['’]on y est|j['’]en profite|par la même occasion|d['’]autre part|"
-    r"encore une (?:question|chose)|(?:deux|trois|quelques) (?:choses|questions|demandes))\b",
+    r"encore une (?:question|chose)|(?:deux|trois|quelques) (?:choses|questions|demandes)"
+)
+_SECOND_ISSUE = Caseless(
+    r"\b(?:" + _SECOND_ISSUE_WORDS + r")\b",
+    starts=_after_word_break(_SECOND_ISSUE_WORDS),
+    lead=1,
 )
 # A sentence or line that opens with "and"/"also": how a second request is usually tacked on
 # ("En kan de factuur ...", "Et je souhaite ...", "Also, ...", "Ook: ...").
-_ADDED_SENTENCE = Caseless(
-    r"(?m)(?:^[ \t]{0,8}|[.!?][ \t]{1,4})(?:en|et|and|ook|aussi|also|verder|bovendien|daarnaast|"
+_ADDED_WORDS = (
+    r"(?:en|et|and|ook|aussi|also|verder|bovendien|daarnaast|"
     r"également|"
     r"de plus|in addition)\b"
 )
-_ENUMERATION = re.compile(r"^\s*(?:\d[.)]|[-*•])\s+\S", re.MULTILINE)
+_ADDED_SENTENCE = Caseless(r"(?m)(?:^[ \t]{0,8}|[.!?][ \t]{1,4})" + _ADDED_WORDS)
+# Its matches after the text's start, each found from the newline before it when it opens a
+# line: the pattern opens with a set of characters (newline, . ! ?), which re skips to, instead
+# of ^ tried at every position. One match of either for each of the other (a match of either
+# ends with a letter, so a newline opening the next one is never inside the last one): the same
+# count, from the same position on.
+_ADDED_AFTER = Caseless(r"[\n.!?](?:(?<=\n)[ \t]{0,8}|(?<=[.!?])[ \t]{1,4})" + _ADDED_WORDS)
+_ENUMERATION = StartScan(
+    re.compile(r"^\s*(?:\d[.)]|[-*•])\s+\S", re.MULTILINE),
+    # a line opens after a newline (or at the text's start, which StartScan tries): re skips
+    # to the newlines instead of trying ^ at every position
+    starts=r"\n\s*(?:\d[.)]|[-*•])\s+\S",
+    lead=1,
+)
 
 
 def count_second_issue_cues(text: str, lower: str | None = None) -> int:
@@ -917,7 +1127,12 @@ def count_second_issue_cues(text: str, lower: str | None = None) -> int:
 
 
 def count_added_sentences(text: str, lower: str | None = None) -> int:
-    return sum(1 for _ in _ADDED_SENTENCE.finditer(text, lower))
+    """How many matches _ADDED_SENTENCE.finditer finds (counted with _ADDED_AFTER)."""
+    pattern, target = _ADDED_SENTENCE._pick(text, lower)
+    after = _ADDED_AFTER.fast if pattern is _ADDED_SENTENCE.fast else _ADDED_AFTER.slow
+    first = pattern.match(target)  # at the text's start: no newline before it
+    position = 0 if first is None else first.end()
+    return (first is not None) + sum(1 for _ in after.finditer(target, position))
 
 
 # ---------------------------------------------------------------- all signals of a ticket

@@ -404,13 +404,18 @@ def test_odd_case_letters_are_all_those_ignorecase_matches_to_ascii():
 
 
 def test_skipped_scans_would_have_found_nothing():
-    """The literal pre-checks in find_secrets only skip texts the scans find nothing in: the
-    same spans with the pre-checks as with every pattern run on every text."""
+    """The literal and hint pre-checks in find_secrets only skip texts the scans find nothing
+    in: every text a pattern matches passes its pre-checks."""
     from classifier.signals import (
+        _CODE_HINT,
         _CODE_SECRET,
         _CODE_WORDS,
         _CREDENTIAL_PAIR,
+        _PAIR_HINT,
         _PAIR_SEPARATORS,
+        _TOKEN,
+        _TOKEN_HINT,
+        _TOKEN_LITERALS,
         _may_hold,
     )
 
@@ -425,13 +430,34 @@ def test_skipped_scans_would_have_found_nothing():
         "root :: X7#kP9qL2!mR",
         "user | Abc!1234",
         "l'été, c'est \"chaud\" 2024!",
+        "define( 'DB_PASSWORD' ,\t'abc123' );",
+        '$wachtPass = "x1y2z3"',
+        "db_password :\n 'abc'",
+        "ghp_" + "a1B2" * 9,
+        "sk_live_" + "x" * 24,
+        "rk_live_ABCDEFGHIJ",
+        "xoxb-1234567890-abc",
+        "AKIA" + "Z" * 16,
+        "sk-" + "q" * 30,
+        "glpat-" + "r" * 20,
+        "Basic dXNlcjpwYXNzd29yZA==",
+        "$2y$10$abcdefghijklmnop",
+        "$apr1$abcdefgh",
+        "shop_live_ABCDEFGHIJKL12",
+        "eyJhbGciOi.eyJzdWIiOi.SflKxwRJSM",
     ]
+    rng = random.Random(4)
+    pieces = [*texts, "_", "$", "'", '"', "=", "=>", ":", ",", " ", "\n", "key", "PASS", "token"]
+    texts += word_salad(rng, pieces, list("ab1_$'\"=:, \n"), ["", " ", "_", "="], 4000, 4)
     for text in texts:
         lower = text.lower()
         if _CODE_SECRET.search(text):
-            assert _may_hold(text, lower, _CODE_WORDS), text
+            assert _may_hold(text, lower, _CODE_WORDS) and _CODE_HINT.search(text), text
         if _CREDENTIAL_PAIR.search(text):
-            assert any(sep in text for sep in _PAIR_SEPARATORS), text
+            assert _PAIR_HINT.search(text), text
+            assert any(separator in text for separator in _PAIR_SEPARATORS), text
+        if _TOKEN.search(text):
+            assert any(t in text for t in _TOKEN_LITERALS) or _TOKEN_HINT.search(text), text
 
 
 def test_follow_up_tried_only_at_starts_finds_what_finditer_finds():
@@ -480,3 +506,189 @@ def test_error_text_status_codes(text):
     lower = text.lower()
     expected = [m.span() for m in former.finditer(lower)]
     assert [m.span() for m in _ERROR_TEXT.finditer(text) if m.group(0)[0] in "45"] == expected
+
+
+# Characters that move offsets or case-fold oddly, and the ones around word boundaries.
+ODD_NOISE = ["İ", "ı", "ſ", "K", "ß", "É", "\u0301", "\u00a0", "\u2019", "é", "_", "4"]
+
+
+def pattern_words(pattern: str) -> list[str]:
+    """The literal words and phrases written in a pattern (near-misses come from the salad)."""
+    import re
+
+    found = re.findall(r"[\w/'’.-]+(?: [\w'’]+)*", re.sub(r"\\[bswd]", " ", pattern))
+    return sorted({w for w in found if len(w) > 1 and w not in {"?:", "ly"}})
+
+
+# What each scanned pattern finds, besides the words written in it.
+_SCANNED = {
+    "_STEPS": [],
+    "_CONNECTION": [],
+    "_SECOND_ISSUE": [],
+    "_FOLLOW_UP": [],
+    "_ENUMERATION": ["1.", "9)", "-", "*", "•", "\n", "\n "],
+    "_NAMED_HOST": ["Business", "«Pro", "12", "-7", "_03", "vps-12", "srv03", "pakket Basic"],
+    "_DOMAIN": ["bakkerij-jansens.be", "www.a1.shop", "x-.nl", "9.x.com", "@", "-", ".de"],
+    "_IPV4": ["81", "192.168", "1.2.3.4", "10.0.0.1.5", "255", "0", "."],
+    "_SCREENSHOT": [],
+    "_EMAIL_DOMAIN": ["jan@bakkerij.be", "a.b+c@x.shop", "x-y@a.b.eu", "@", "-", "+", ".", "x.com"],
+}
+
+
+@pytest.mark.parametrize("name", list(_SCANNED))
+def test_tried_only_at_starts_finds_what_finditer_finds(name: str):
+    """A pattern tried only where its `starts` pattern finds a possible start (after a
+    non-word character, lead=1, or at a branch's leading literal) finds the same matches (spans
+    and groups) as its own finditer, on every word of the pattern glued to others, to random
+    and odd characters, in every case."""
+    import classifier.signals as signals
+
+    scanned = getattr(signals, name)
+    if isinstance(scanned, signals.Caseless):
+        assert scanned.scan is not None
+        words = pattern_words(scanned.fast.pattern)
+    else:  # a StartScan of a case-sensitive pattern
+        words = pattern_words(scanned.pattern.pattern)
+    words += _SCANNED[name]
+    rng = random.Random(name)
+    noise = [*"abcdeghilnorst2 -_:'.!?*•\n\té", *ODD_NOISE]
+    texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
+    joins = ["", " ", "x", "'", "\t", ".", "é", "\n", "\n 1. ", "-", "@"]
+    texts += word_salad(rng, words, noise, joins, n=6000, noise_len=5)
+    # long texts too: past StartScan.MAX_MISSES tries the plain finditer takes over
+    texts += [" ".join(texts[i : i + 60]) for i in range(0, len(texts), 60)]
+    found = 0
+    for text in texts:
+        if isinstance(scanned, signals.Caseless):
+            pattern, target = scanned._pick(text, None)
+        else:
+            pattern, target = scanned.pattern, text
+        expected = [(m.span(), m.groups()) for m in pattern.finditer(target)]
+        assert [(m.span(), m.groups()) for m in scanned.finditer(text)] == expected, text
+        found += len(expected)
+    assert found > 300  # the salad does hold matches
+
+
+def test_branches_are_split_and_grouped_by_first_letter():
+    import re
+
+    from classifier.signals import _by_first_letter, _split_branches
+
+    alternation = r"al (?:x|y)|b[|(]c|an\||[]|]z|(?:heb|had) ik|é\b|s?x|a\)"
+    assert _split_branches(alternation) == [
+        "al (?:x|y)",
+        "b[|(]c",
+        r"an\|",
+        "[]|]z",
+        "(?:heb|had) ik",
+        r"é\b",
+        "s?x",
+        r"a\)",
+    ]
+    grouped = _by_first_letter(alternation)
+    assert grouped == r"a(?:l (?:x|y)|n\||\))|b(?:[|(]c)|é(?:\b)|[]|]z|(?:heb|had) ik|s?x"
+    for text in ["al y", "an|", "b(c", "]z", "had ik", "é", "x", "sx", "a)", "al z"]:
+        assert bool(re.fullmatch(grouped, text)) == bool(re.fullmatch(alternation, text)), text
+
+
+def test_credential_pairs_after_a_character_are_all_the_pairs():
+    """_credential_pairs finds _CREDENTIAL_PAIR's matches (all empty: lookarounds) through a
+    pattern that opens with the character before them: the same users, separators and secrets
+    at the same places, on pairs glued to each other and to the characters around them. Every
+    text with a pair passes the _PAIR_HINT pre-check."""
+    from classifier.signals import _CREDENTIAL_PAIR, _PAIR_HINT, _credential_pairs
+
+    words = ["admin", "jan@x.be", "root", "Pl3sk-Beh33r", "Tulp!2026", "X7#kP9qL2!mR", "a.b+c", "x"]
+    separators = [" / ", "/", " | ", ":", "::", " - ", "\t--> ", " -> ", " : ", "  /  "]
+    rng = random.Random(7)
+    noise = [*"ab1!#@ \t\n(),;:>\"'[<-/|", *ODD_NOISE]
+    joins = [*separators, " ", "", "(", " --", "\t->\t", ":: ", "-", " -\n"]
+    texts = word_salad(rng, words, noise, joins, n=8000, noise_len=4)
+    found = 0
+    for text in texts:
+        expected = [
+            (m.span(), m.groupdict(), m.span("secret")) for m in _CREDENTIAL_PAIR.finditer(text)
+        ]
+        if expected:
+            assert _PAIR_HINT.search(text), text
+        pairs = [
+            ((m.end(), m.end()), m.groupdict(), m.span("secret")) for m in _credential_pairs(text)
+        ]
+        assert pairs == expected, text
+        found += len(pairs)
+    assert found > 1000
+
+
+@pytest.mark.parametrize(
+    ("written", "used"), [("_ERROR_TEXTS", "_ERROR_TEXT"), ("_SECRET_WORDS", "_SECRET_WORD")]
+)
+def test_boundary_checked_after_the_next_letter_finds_the_same(written: str, used: str):
+    """_boundary_after_letter moves each (?<=\\bx) behind the letter after it: the pattern as
+    written and as used find the same matches (fast and IGNORECASE paths) on its words glued to
+    others and to odd characters, in every case."""
+    import re
+
+    import classifier.signals as signals
+    from classifier.signals import _boundary_after_letter
+
+    assert _boundary_after_letter(r"a(?<=\ba)b|c(?:(?<=\bc)d?e|(?<=\bc)éf)") == (
+        r"ab(?<=\bab)|c(?:(?<=\bc)d?e|é(?<=\bcé)f)"
+    )
+    pattern = getattr(signals, written)
+    fast, slow = re.compile(pattern), re.compile(pattern, re.IGNORECASE)
+    caseless = getattr(signals, used)
+    # the words of a branch grouped by first letter are written without it: "p(?:ass|in)"
+    words = pattern_words(pattern)
+    for branch in signals._split_branches(pattern[3:-1]):
+        words += [branch[0] + word for word in pattern_words(branch[1:])]
+    rng = random.Random(written)
+    noise = [*"abcdeklmnopstuwx45/ -_:=.'\n\té", *ODD_NOISE]
+    texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
+    texts += word_salad(rng, words, noise, ["", " ", "x", "-", "4"], n=4000, noise_len=5)
+    found = 0
+    for text in texts:
+        lower = text.lower()
+        expected = [m.span() for m in fast.finditer(lower)]
+        assert [m.span() for m in caseless.fast.finditer(lower)] == expected, text
+        assert [m.span() for m in caseless.slow.finditer(text)] == [
+            m.span() for m in slow.finditer(text)
+        ], text
+        found += len(expected)
+    assert found > 1000
+
+
+def test_added_sentences_are_counted_as_finditer_counts():
+    """count_added_sentences counts with a pattern that opens with the newline before a line
+    (not ^ tried everywhere): as many as _ADDED_SENTENCE.finditer finds, on its words glued
+    to newlines, sentence ends, spaces and tabs, and odd characters, in every case."""
+    from classifier.signals import _ADDED_SENTENCE
+
+    words = [*pattern_words(_ADDED_SENTENCE.fast.pattern), "x", "ende", "ook nog"]
+    rng = random.Random(9)
+    noise = [*"\n\n.!? \t\tabe-", *ODD_NOISE]
+    joins = ["", " ", "\n", ". ", "!\t", "?", "\n  ", ".\n", "\t"]
+    texts = [*words, *(w.upper() for w in words), *(w.capitalize() for w in words)]
+    texts += word_salad(rng, words, noise, joins, n=8000, noise_len=4)
+    found = 0
+    for text in texts:
+        expected = sum(1 for _ in _ADDED_SENTENCE.finditer(text))
+        assert count_added_sentences(text) == expected, text
+        assert count_added_sentences(text, text.lower()) == expected, text
+        found += expected
+    assert found > 2000
+
+
+def test_start_scan_hands_over_to_finditer_after_many_misses():
+    """A text full of possible starts: after MAX_MISSES tries that find nothing, the plain
+    finditer goes on from there, with the same matches as finditer on the whole text."""
+    from classifier.signals import _IPV4, StartScan
+
+    for text in [
+        "1.1." * 40 + " 81.82.83.84 " + "9.9." * 40 + "10.0.0.1",
+        "81.82.83.84 " + "1.1." * 40 + " 1.2.3.4" * 3,
+        "1.2.3.4." * 50 + "\n5.6.7.8",
+    ]:
+        expected = [m.span() for m in _IPV4.pattern.finditer(text)]
+        assert [m.span() for m in _IPV4.finditer(text)] == expected, text
+        assert len(expected) >= 1
+        assert len(_IPV4.starts.findall(text)) > StartScan.MAX_MISSES
