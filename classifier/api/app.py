@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +25,14 @@ from classifier.schemas import Category, MissingCode, Prediction, Priority, Tick
 from classifier.settings import REPORT_HTML, REPORT_JSON, Settings, get_settings
 from classifier.signals import SecretSpan, redact
 from classifier.sla import first_response_deadline
-from classifier.store import ConcurrentDuplicate, IdempotencyConflict, NotFound, Store, as_utc
+from classifier.store import (
+    ConcurrentDuplicate,
+    IdempotencyConflict,
+    LogRow,
+    NotFound,
+    Store,
+    as_utc,
+)
 from classifier.text import MAX_SUBJECT_CHARS, RAW_FACTOR
 
 log = logging.getLogger("classifier.api")
@@ -163,11 +170,11 @@ class State:
         self.metrics = Metrics()
         self.reload_lock = threading.Lock()
         # single tickets (POST /v1/predict) are predicted and logged in micro-batches
-        self.batcher: MicroBatcher[Ticket, Prediction] = MicroBatcher(
+        self.batcher: MicroBatcher[Ticket, Predicted] = MicroBatcher(
             self.predict_micro_batch, max_batch=settings.micro_batch
         )
 
-    def predict_micro_batch(self, tickets: list[Ticket]) -> list[Prediction]:
+    def predict_micro_batch(self, tickets: list[Ticket]) -> list[Predicted]:
         self.metrics.micro_batch.observe(len(tickets))
         return predict_and_log(self, tickets)
 
@@ -320,23 +327,28 @@ def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dic
     }
 
 
-def predict_and_log(state: State, tickets: list[Ticket]) -> list[Prediction]:
+class Predicted(NamedTuple):
+    prediction: Prediction
+    json: str  # serialized once: the answer and the prediction log's row
+
+
+def predict_and_log(state: State, tickets: list[Ticket]) -> list[Predicted]:
     model = state.model
     now = datetime.now(UTC)  # a ticket without received_at was received now, by this service
     tickets = [t if t.received_at else t.model_copy(update={"received_at": now}) for t in tickets]
-    predictions = model.predict(tickets)
-    for prediction in predictions:
-        state.metrics.count_prediction(prediction)
+    predicted = [Predicted(p, p.model_dump_json()) for p in model.predict(tickets)]
+    for p, _ in predicted:
+        state.metrics.count_prediction(p)
     rows = [
-        (stored_ticket(t, p, model.analyzer.max_chars), p.model_dump(mode="json"))
-        for t, p in zip(tickets, predictions, strict=True)
+        LogRow(stored_ticket(t, p, model.analyzer.max_chars), p.model_version, text)
+        for t, (p, text) in zip(tickets, predicted, strict=True)
     ]
     try:
-        state.store.log_predictions(rows)
+        state.store.log_serialized(rows)
     except Exception as exc:  # the predictions are still returned; the failure is counted
         state.metrics.store_failures.inc(len(rows))
         log.error("prediction log write failed: %s", type(exc).__name__)
-    return predictions
+    return predicted
 
 
 def model_info(model: TicketClassifier) -> ModelInfo:
@@ -365,8 +377,7 @@ async def predict(
 ) -> Response:
     """Classify one ticket; the redacted ticket and the prediction go to the prediction log."""
     _check_not_empty(ticket)
-    prediction = await state.batcher.submit(ticket)
-    return _json(prediction.model_dump_json())
+    return _json((await state.batcher.submit(ticket)).json)
 
 
 @router.post(
@@ -379,7 +390,7 @@ def predict_batch(
     batch: BatchRequest, state: AppState, _: Annotated[Role, Depends(require("predict"))]
 ) -> Response:
     """Classify up to 1,000 tickets; a bad ticket gets an error entry at its position."""
-    results: list[Prediction | BatchError | None] = [None] * len(batch.tickets)
+    results: list[str | None] = [None] * len(batch.tickets)  # each entry's JSON
     good: list[tuple[int, Ticket]] = []
     for index, raw in enumerate(batch.tickets):
         try:
@@ -394,18 +405,18 @@ def predict_batch(
                     message=err["msg"],
                     field=f"tickets.{index}.{_field_of(err['loc']) or ''}".rstrip("."),
                 )
-            )
+            ).model_dump_json()
         except ApiError as exc:
             results[index] = BatchError(
                 error=ErrorBody(
                     code=exc.code, message=exc.message, field=f"tickets.{index}.{exc.field}"
                 )
-            )
-    for (index, _ticket), prediction in zip(
+            ).model_dump_json()
+    for (index, _ticket), predicted in zip(
         good, predict_and_log(state, [t for _, t in good]), strict=True
     ):
-        results[index] = prediction
-    items = ",".join(r.model_dump_json() for r in results if r is not None)
+        results[index] = predicted.json
+    items = ",".join(r for r in results if r is not None)
     return _json(f'{{"predictions":[{items}]}}')
 
 

@@ -331,7 +331,7 @@ def test_a_failing_store_never_loses_the_prediction(api, monkeypatch):
         raise AssertionError("the store failure counter is not exported")
 
     before = failures()
-    monkeypatch.setattr(state.store, "log_predictions", broken)
+    monkeypatch.setattr(state.store, "log_serialized", broken)
     response = api.post("/v1/predict", "intake", VPS_DOWN)
     assert response.status_code == 200 and response.json()["category"]
     assert failures() == before + 1
