@@ -222,11 +222,18 @@ def require(permission: str) -> Callable[..., Awaitable[Role]]:
     return check
 
 
-# ---------------------------------------------------------------- size and content type
+# ---------------------------------------------------------------- size, content type, metrics
+
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-class BodyLimits:
-    """ASGI middleware: 415 for a non-JSON body, 413 past the byte limit, before any parsing."""
+class Gate:
+    """ASGI middleware, one per app for every request: 415 for a non-JSON body, 413 past the
+    byte limit (before any parsing); then the request count and latency per route in /metrics
+    and one log line each (method, route, status, time; never a body).
+
+    Plain ASGI, one layer: a BaseHTTPMiddleware (what `@app.middleware("http")` makes) costs a
+    task and a stream per request, and each extra layer a call and a send wrapper."""
 
     def __init__(self, app: Any, settings: Settings):
         self.app = app
@@ -238,47 +245,6 @@ class BodyLimits:
         if path == "/v1/predict":
             return self.settings.max_ticket_bytes
         return 64 * 1024
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            return await self.app(scope, receive, send)
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        limit = self.limit_for(scope["path"])
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        length = headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            return await error_response(413, "too_large", f"the body is over {limit} bytes")(
-                scope, receive, send
-            )
-        if (length not in (None, "0")) and content_type != "application/json":
-            return await error_response(
-                415, "unsupported_media_type", "send the body as application/json"
-            )(scope, receive, send)
-        received = 0
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _TooLarge(limit)
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except _TooLarge as exc:
-            await error_response(413, "too_large", f"the body is over {exc.limit} bytes")(
-                scope, receive, send
-            )
-
-
-class Observe:
-    """ASGI middleware: request count and latency per route in /metrics, one log line each
-    (method, route, status, time; never a body). Plain ASGI: a BaseHTTPMiddleware (what
-    `@app.middleware("http")` makes) costs a task and a stream per request."""
-
-    def __init__(self, app: Any):
-        self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -293,7 +259,10 @@ class Observe:
             await send(message)
 
         try:
-            await self.app(scope, receive, observing_send)
+            if scope["method"] in _WITH_BODY:
+                await self._limited(scope, receive, observing_send)
+            else:
+                await self.app(scope, receive, observing_send)
         finally:
             seconds = time.perf_counter() - start
             path = getattr(scope.get("route"), "path", "unmatched")
@@ -301,6 +270,43 @@ class Observe:
             if state is not None:
                 state.metrics.observe(scope["method"], path, status, seconds)
             log.info("%s %s %s %.1fms", scope["method"], path, status, seconds * 1000)
+
+    async def _limited(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        content_type, length = b"", None
+        for name, value in scope["headers"]:  # the last of a repeated header counts
+            name = name.lower()
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
+        limit = self.limit_for(scope["path"])
+        if length and length.isdigit() and int(length) > limit:
+            return await error_response(413, "too_large", f"the body is over {limit} bytes")(
+                scope, receive, send
+            )
+        if length not in (None, b"0") and (
+            content_type.split(b";")[0].strip().lower() != b"application/json"
+        ):
+            return await error_response(
+                415, "unsupported_media_type", "send the body as application/json"
+            )(scope, receive, send)
+        received = 0
+
+        async def counting_receive() -> dict[str, Any]:
+            # a chunked body, or one longer than it said, is cut off at the limit too
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _TooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge as exc:
+            await error_response(413, "too_large", f"the body is over {exc.limit} bytes")(
+                scope, receive, send
+            )
 
 
 class _TooLarge(Exception):
@@ -674,8 +680,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
-    app.add_middleware(BodyLimits, settings=settings)
-    app.add_middleware(Observe)
+    app.add_middleware(Gate, settings=settings)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
