@@ -304,14 +304,15 @@ class Gate:
         try:
             await self.app(scope, counting_receive, send)
         except _TooLarge as exc:
-            await error_response(413, "too_large", f"the body is over {exc.limit} bytes")(
-                scope, receive, send
-            )
+            await error_response(413, "too_large", exc.detail)(scope, receive, send)
 
 
-class _TooLarge(Exception):
+class _TooLarge(StarletteHTTPException):
+    """Raised while the body is read: an HTTPException, so that FastAPI lets it through (any
+    other exception there becomes a 400 "error parsing the body") and it is answered 413."""
+
     def __init__(self, limit: int):
-        self.limit = limit
+        super().__init__(413, f"the body is over {limit} bytes")
 
 
 # ---------------------------------------------------------------- helpers
@@ -695,7 +696,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
         return error_response(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
 
     return app

@@ -190,6 +190,35 @@ def test_bad_requests_get_a_clear_error(api):
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"
 
 
+def _chunks(data: bytes, size: int = 8192):
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_a_body_without_a_length_is_cut_off_at_the_limit(api):
+    """A chunked body (no Content-Length) is counted as it is read: past the limit it is a
+    413, like a declared length over the limit; within it, it is predicted as usual."""
+    headers = api.headers("intake", **{"Content-Type": "application/json"})
+    huge = json.dumps({"subject": "x", "body": "a " * 140_000}).encode()
+    response = api.client.post("/v1/predict", content=_chunks(huge), headers=headers)
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "too_large",
+        "message": f"the body is over {api.settings.max_ticket_bytes} bytes",
+        "field": None,
+    }
+    correction = json.dumps({"ticket_id": "t-x", "note": "n" * 70_000}).encode()
+    response = api.client.post(
+        "/v1/corrections",
+        content=_chunks(correction),
+        headers=api.headers("engineer", **{"Content-Type": "application/json"}),
+    )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    small = json.dumps({"id": new_id(), **VPS_DOWN}).encode()
+    response = api.client.post("/v1/predict", content=_chunks(small, 16), headers=headers)
+    assert response.status_code == 200 and response.json()["category"] == "infrastructure"
+
+
 def test_corrections_history_latest_wins_and_idempotency(api):
     ticket_id = api.post("/v1/predict", "intake", {"id": new_id(), **VPS_DOWN}).json()["id"]
     first = api.post("/v1/corrections", "engineer", {"ticket_id": ticket_id, "priority": "P1"})
