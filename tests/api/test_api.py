@@ -190,6 +190,46 @@ def test_bad_requests_get_a_clear_error(api):
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"
 
 
+def test_the_fast_predict_path_answers_as_fastapi_does(api):
+    """POST /v1/predict validates a well-formed request itself (PredictRoute) and leaves every
+    other to FastAPI: with any dependency override FastAPI handles them all, and the answers
+    (status, error body, prediction) are the same either way."""
+    import re
+
+    good = {"subject": "Site plat", "body": "de webshop www.fietsen-peeters.be geeft een 502"}
+    requests = []
+    for auth in (api.headers("intake"), api.headers("analyst"), {}, {"Authorization": "Bearer"}):
+        for content_type in ("application/json", "application/json; charset=utf-8", "text/plain"):
+            for body in (
+                json.dumps(good).encode(),
+                b'{"subject": ',
+                b"\xef\xbb\xbf" + json.dumps(good).encode(),  # json.loads takes a BOM
+                json.dumps({**good, "urgent": True}).encode(),
+                json.dumps({"subject": " ", "body": ""}).encode(),
+                json.dumps({**good, "received_at": "2026-03-02T09:40:00"}).encode(),
+                b"[]",
+                b"",
+            ):
+                requests.append(({**auth, "Content-Type": content_type}, body))
+
+    def answers() -> list[tuple[int, str]]:
+        out = []
+        for headers, body in requests:
+            response = api.client.post("/v1/predict", content=body, headers=headers)
+            text = re.sub(r'"t-[0-9a-f]{12}"', "ID", response.text)
+            out.append((response.status_code, re.sub(r'"respond_by":"[^"]+"', "BY", text)))
+        return out
+
+    fast = answers()
+    app = api.client.app
+    app.dependency_overrides[test_the_fast_predict_path_answers_as_fastapi_does] = dict
+    try:
+        assert answers() == fast
+    finally:
+        app.dependency_overrides.clear()
+    assert {status for status, _ in fast} == {200, 400, 401, 403, 415, 422}
+
+
 def _chunks(data: bytes, size: int = 8192):
     for start in range(0, len(data), size):
         yield data[start : start + size]
