@@ -251,7 +251,9 @@ class PredictRoute(APIRoute):
                     role = authorize(state, headers.get("authorization"), "predict")
                     # JSON mode: what it accepts, json.loads and the model accept alike
                     ticket = Ticket.model_validate_json(await request.body())
-                except (ApiError, ValidationError):
+                except StarletteHTTPException:
+                    raise  # the body is past the limit: 413
+                except Exception:  # no or a wrong key, not a ticket, the client went away
                     pass
                 else:
                     return await predict(ticket, state, role)
