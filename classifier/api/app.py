@@ -6,14 +6,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,7 +26,14 @@ from classifier.schemas import Category, MissingCode, Prediction, Priority, Tick
 from classifier.settings import REPORT_HTML, REPORT_JSON, Settings, get_settings
 from classifier.signals import SecretSpan, redact
 from classifier.sla import first_response_deadline
-from classifier.store import ConcurrentDuplicate, IdempotencyConflict, NotFound, Store, as_utc
+from classifier.store import (
+    ConcurrentDuplicate,
+    IdempotencyConflict,
+    LogRow,
+    NotFound,
+    Store,
+    as_utc,
+)
 from classifier.text import MAX_SUBJECT_CHARS, RAW_FACTOR
 
 log = logging.getLogger("classifier.api")
@@ -163,11 +171,11 @@ class State:
         self.metrics = Metrics()
         self.reload_lock = threading.Lock()
         # single tickets (POST /v1/predict) are predicted and logged in micro-batches
-        self.batcher: MicroBatcher[Ticket, Prediction] = MicroBatcher(
+        self.batcher: MicroBatcher[Ticket, Predicted] = MicroBatcher(
             self.predict_micro_batch, max_batch=settings.micro_batch
         )
 
-    def predict_micro_batch(self, tickets: list[Ticket]) -> list[Prediction]:
+    def predict_micro_batch(self, tickets: list[Ticket]) -> list[Predicted]:
         self.metrics.micro_batch.observe(len(tickets))
         return predict_and_log(self, tickets)
 
@@ -202,24 +210,70 @@ AppState = Annotated[State, Depends(get_state)]
 
 def require(permission: str) -> Callable[..., Awaitable[Role]]:
     async def check(state: AppState, authorization: Annotated[str | None, Header()] = None) -> Role:
-        scheme, _, presented = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not presented:
-            raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'")
-        role = state.keys.role_of(presented.strip())
-        if role is None:
-            raise ApiError(401, "unauthorized", "unknown API key")
-        if role not in PERMISSIONS[permission]:
-            raise ApiError(403, "forbidden", f"the {role} role may not {permission}")
-        return role
+        return authorize(state, authorization, permission)
 
     return check
 
 
-# ---------------------------------------------------------------- size and content type
+def authorize(state: State, authorization: str | None, permission: str) -> Role:
+    """The role of the request's API key, if that role has the permission (else 401 or 403)."""
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'")
+    role = state.keys.role_of(presented.strip())
+    if role is None:
+        raise ApiError(401, "unauthorized", "unknown API key")
+    if role not in PERMISSIONS[permission]:
+        raise ApiError(403, "forbidden", f"the {role} role may not {permission}")
+    return role
 
 
-class BodyLimits:
-    """ASGI middleware: 415 for a non-JSON body, 413 past the byte limit, before any parsing."""
+class PredictRoute(APIRoute):
+    """POST /v1/predict, the hot path, without FastAPI's per-request dependency solving for
+    the common request: a JSON ticket that validates, with a key that may predict. Any other
+    request (no or a wrong key, another content type, a body that is not valid JSON or not a
+    valid ticket) goes through FastAPI's own handler, so that its answer is FastAPI's.
+
+    The OpenAPI schema still comes from the declared endpoint (body, header, responses)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        standard = super().get_route_handler()
+        overrides = self.dependency_overrides_provider
+
+        async def handler(request: Request) -> Response:
+            if getattr(overrides, "dependency_overrides", None):
+                return await standard(request)  # a test swapped a dependency
+            headers = request.headers
+            content_type = headers.get("content-type", "")
+            if content_type.split(";")[0].strip().lower() == "application/json":
+                state = request.app.state.classifier
+                try:
+                    role = authorize(state, headers.get("authorization"), "predict")
+                    # JSON mode: what it accepts, json.loads and the model accept alike
+                    ticket = Ticket.model_validate_json(await request.body())
+                except StarletteHTTPException:
+                    raise  # the body is past the limit: 413
+                except Exception:  # no or a wrong key, not a ticket, the client went away
+                    pass
+                else:
+                    return await predict(ticket, state, role)
+            return await standard(request)
+
+        return handler
+
+
+# ---------------------------------------------------------------- size, content type, metrics
+
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+class Gate:
+    """ASGI middleware, one per app for every request: 415 for a non-JSON body, 413 past the
+    byte limit (before any parsing); then the request count and latency per route in /metrics
+    and one log line each (method, route, status, time; never a body).
+
+    Plain ASGI, one layer: a BaseHTTPMiddleware (what `@app.middleware("http")` makes) costs a
+    task and a stream per request, and each extra layer a call and a send wrapper."""
 
     def __init__(self, app: Any, settings: Settings):
         self.app = app
@@ -231,47 +285,6 @@ class BodyLimits:
         if path == "/v1/predict":
             return self.settings.max_ticket_bytes
         return 64 * 1024
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            return await self.app(scope, receive, send)
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        limit = self.limit_for(scope["path"])
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        length = headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            return await error_response(413, "too_large", f"the body is over {limit} bytes")(
-                scope, receive, send
-            )
-        if (length not in (None, "0")) and content_type != "application/json":
-            return await error_response(
-                415, "unsupported_media_type", "send the body as application/json"
-            )(scope, receive, send)
-        received = 0
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _TooLarge(limit)
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except _TooLarge as exc:
-            await error_response(413, "too_large", f"the body is over {exc.limit} bytes")(
-                scope, receive, send
-            )
-
-
-class Observe:
-    """ASGI middleware: request count and latency per route in /metrics, one log line each
-    (method, route, status, time; never a body). Plain ASGI: a BaseHTTPMiddleware (what
-    `@app.middleware("http")` makes) costs a task and a stream per request."""
-
-    def __init__(self, app: Any):
-        self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -286,7 +299,10 @@ class Observe:
             await send(message)
 
         try:
-            await self.app(scope, receive, observing_send)
+            if scope["method"] in _WITH_BODY:
+                await self._limited(scope, receive, observing_send)
+            else:
+                await self.app(scope, receive, observing_send)
         finally:
             seconds = time.perf_counter() - start
             path = getattr(scope.get("route"), "path", "unmatched")
@@ -295,10 +311,48 @@ class Observe:
                 state.metrics.observe(scope["method"], path, status, seconds)
             log.info("%s %s %s %.1fms", scope["method"], path, status, seconds * 1000)
 
+    async def _limited(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        content_type, length = b"", None
+        for name, value in scope["headers"]:  # the last of a repeated header counts
+            name = name.lower()
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
+        limit = self.limit_for(scope["path"])
+        if length and length.isdigit() and int(length) > limit:
+            return await error_response(413, "too_large", f"the body is over {limit} bytes")(
+                scope, receive, send
+            )
+        if length not in (None, b"0") and (
+            content_type.split(b";")[0].strip().lower() != b"application/json"
+        ):
+            return await error_response(
+                415, "unsupported_media_type", "send the body as application/json"
+            )(scope, receive, send)
+        received = 0
 
-class _TooLarge(Exception):
+        async def counting_receive() -> dict[str, Any]:
+            # a chunked body, or one longer than it said, is cut off at the limit too
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _TooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge as exc:
+            await error_response(413, "too_large", exc.detail)(scope, receive, send)
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised while the body is read: an HTTPException, so that FastAPI lets it through (any
+    other exception there becomes a 400 "error parsing the body") and it is answered 413."""
+
     def __init__(self, limit: int):
-        self.limit = limit
+        super().__init__(413, f"the body is over {limit} bytes")
 
 
 # ---------------------------------------------------------------- helpers
@@ -320,23 +374,28 @@ def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dic
     }
 
 
-def predict_and_log(state: State, tickets: list[Ticket]) -> list[Prediction]:
+class Predicted(NamedTuple):
+    prediction: Prediction
+    json: str  # serialized once: the answer and the prediction log's row
+
+
+def predict_and_log(state: State, tickets: list[Ticket]) -> list[Predicted]:
     model = state.model
     now = datetime.now(UTC)  # a ticket without received_at was received now, by this service
     tickets = [t if t.received_at else t.model_copy(update={"received_at": now}) for t in tickets]
-    predictions = model.predict(tickets)
-    for prediction in predictions:
-        state.metrics.count_prediction(prediction)
+    predicted = [Predicted(p, p.model_dump_json()) for p in model.predict(tickets)]
+    for p, _ in predicted:
+        state.metrics.count_prediction(p)
     rows = [
-        (stored_ticket(t, p, model.analyzer.max_chars), p.model_dump(mode="json"))
-        for t, p in zip(tickets, predictions, strict=True)
+        LogRow(stored_ticket(t, p, model.analyzer.max_chars), p.model_version, text)
+        for t, (p, text) in zip(tickets, predicted, strict=True)
     ]
     try:
-        state.store.log_predictions(rows)
+        state.store.log_serialized(rows)
     except Exception as exc:  # the predictions are still returned; the failure is counted
         state.metrics.store_failures.inc(len(rows))
         log.error("prediction log write failed: %s", type(exc).__name__)
-    return predictions
+    return predicted
 
 
 def model_info(model: TicketClassifier) -> ModelInfo:
@@ -354,19 +413,23 @@ def model_info(model: TicketClassifier) -> ModelInfo:
 router = APIRouter()
 
 
-@router.post(
-    "/v1/predict",
-    response_model=Prediction,
-    tags=["predict"],
-    responses=_responses(400, 401, 403, 413, 415, 422),
-)
 async def predict(
     ticket: Ticket, state: AppState, _: Annotated[Role, Depends(require("predict"))]
 ) -> Response:
     """Classify one ticket; the redacted ticket and the prediction go to the prediction log."""
     _check_not_empty(ticket)
-    prediction = await state.batcher.submit(ticket)
-    return _json(prediction.model_dump_json())
+    return _json((await state.batcher.submit(ticket)).json)
+
+
+router.add_api_route(
+    "/v1/predict",
+    predict,
+    methods=["POST"],
+    route_class_override=PredictRoute,
+    response_model=Prediction,
+    tags=["predict"],
+    responses=_responses(400, 401, 403, 413, 415, 422),
+)
 
 
 @router.post(
@@ -379,7 +442,7 @@ def predict_batch(
     batch: BatchRequest, state: AppState, _: Annotated[Role, Depends(require("predict"))]
 ) -> Response:
     """Classify up to 1,000 tickets; a bad ticket gets an error entry at its position."""
-    results: list[Prediction | BatchError | None] = [None] * len(batch.tickets)
+    results: list[str | None] = [None] * len(batch.tickets)  # each entry's JSON
     good: list[tuple[int, Ticket]] = []
     for index, raw in enumerate(batch.tickets):
         try:
@@ -394,18 +457,18 @@ def predict_batch(
                     message=err["msg"],
                     field=f"tickets.{index}.{_field_of(err['loc']) or ''}".rstrip("."),
                 )
-            )
+            ).model_dump_json()
         except ApiError as exc:
             results[index] = BatchError(
                 error=ErrorBody(
                     code=exc.code, message=exc.message, field=f"tickets.{index}.{exc.field}"
                 )
-            )
-    for (index, _ticket), prediction in zip(
+            ).model_dump_json()
+    for (index, _ticket), predicted in zip(
         good, predict_and_log(state, [t for _, t in good]), strict=True
     ):
-        results[index] = prediction
-    items = ",".join(r.model_dump_json() for r in results if r is not None)
+        results[index] = predicted.json
+    items = ",".join(r for r in results if r is not None)
     return _json(f'{{"predictions":[{items}]}}')
 
 
@@ -663,8 +726,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
-    app.add_middleware(BodyLimits, settings=settings)
-    app.add_middleware(Observe)
+    app.add_middleware(Gate, settings=settings)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -679,7 +741,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
         return error_response(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
 
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -51,17 +53,33 @@ class Metrics:
             registry=self.registry,
         )
         self.model = Info("classifier_model", "The serving model", registry=self.registry)
+        # the labelled children, looked up once per label values (`labels()` per request
+        # cost as much as the counting)
+        self._requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._predictions: dict[tuple[str, str], Any] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        children = self._requests.get((method, route, status))
+        if children is None:
+            children = self._requests[method, route, status] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_prediction(self, prediction: Prediction) -> None:
-        self.predictions.labels("category", prediction.category).inc()
-        self.predictions.labels("priority", prediction.priority).inc()
-        self.predictions.labels("decision_priority", prediction.decision["priority"]).inc()
+        self._count("category", prediction.category)
+        self._count("priority", prediction.priority)
+        self._count("decision_priority", prediction.decision["priority"])
         if prediction.contains_password:
-            self.predictions.labels("contains_password", "true").inc()
+            self._count("contains_password", "true")
+
+    def _count(self, field: str, label: str) -> None:
+        child = self._predictions.get((field, label))
+        if child is None:
+            child = self._predictions[field, label] = self.predictions.labels(field, label)
+        child.inc()
 
     def set_model(self, version: str) -> None:
         self.model.info({"version": version})

@@ -190,6 +190,75 @@ def test_bad_requests_get_a_clear_error(api):
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"
 
 
+def test_the_fast_predict_path_answers_as_fastapi_does(api):
+    """POST /v1/predict validates a well-formed request itself (PredictRoute) and leaves every
+    other to FastAPI: with any dependency override FastAPI handles them all, and the answers
+    (status, error body, prediction) are the same either way."""
+    import re
+
+    good = {"subject": "Site plat", "body": "de webshop www.fietsen-peeters.be geeft een 502"}
+    requests = []
+    for auth in (api.headers("intake"), api.headers("analyst"), {}, {"Authorization": "Bearer"}):
+        for content_type in ("application/json", "application/json; charset=utf-8", "text/plain"):
+            for body in (
+                json.dumps(good).encode(),
+                b'{"subject": ',
+                b"\xef\xbb\xbf" + json.dumps(good).encode(),  # json.loads takes a BOM
+                json.dumps({**good, "urgent": True}).encode(),
+                json.dumps({"subject": " ", "body": ""}).encode(),
+                json.dumps({**good, "received_at": "2026-03-02T09:40:00"}).encode(),
+                b"[]",
+                b"",
+            ):
+                requests.append(({**auth, "Content-Type": content_type}, body))
+
+    def answers() -> list[tuple[int, str]]:
+        out = []
+        for headers, body in requests:
+            response = api.client.post("/v1/predict", content=body, headers=headers)
+            text = re.sub(r'"t-[0-9a-f]{12}"', "ID", response.text)
+            out.append((response.status_code, re.sub(r'"respond_by":"[^"]+"', "BY", text)))
+        return out
+
+    fast = answers()
+    app = api.client.app
+    app.dependency_overrides[test_the_fast_predict_path_answers_as_fastapi_does] = dict
+    try:
+        assert answers() == fast
+    finally:
+        app.dependency_overrides.clear()
+    assert {status for status, _ in fast} == {200, 400, 401, 403, 415, 422}
+
+
+def _chunks(data: bytes, size: int = 8192):
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_a_body_without_a_length_is_cut_off_at_the_limit(api):
+    """A chunked body (no Content-Length) is counted as it is read: past the limit it is a
+    413, like a declared length over the limit; within it, it is predicted as usual."""
+    headers = api.headers("intake", **{"Content-Type": "application/json"})
+    huge = json.dumps({"subject": "x", "body": "a " * 140_000}).encode()
+    response = api.client.post("/v1/predict", content=_chunks(huge), headers=headers)
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "too_large",
+        "message": f"the body is over {api.settings.max_ticket_bytes} bytes",
+        "field": None,
+    }
+    correction = json.dumps({"ticket_id": "t-x", "note": "n" * 70_000}).encode()
+    response = api.client.post(
+        "/v1/corrections",
+        content=_chunks(correction),
+        headers=api.headers("engineer", **{"Content-Type": "application/json"}),
+    )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    small = json.dumps({"id": new_id(), **VPS_DOWN}).encode()
+    response = api.client.post("/v1/predict", content=_chunks(small, 16), headers=headers)
+    assert response.status_code == 200 and response.json()["category"] == "infrastructure"
+
+
 def test_corrections_history_latest_wins_and_idempotency(api):
     ticket_id = api.post("/v1/predict", "intake", {"id": new_id(), **VPS_DOWN}).json()["id"]
     first = api.post("/v1/corrections", "engineer", {"ticket_id": ticket_id, "priority": "P1"})
@@ -331,7 +400,7 @@ def test_a_failing_store_never_loses_the_prediction(api, monkeypatch):
         raise AssertionError("the store failure counter is not exported")
 
     before = failures()
-    monkeypatch.setattr(state.store, "log_predictions", broken)
+    monkeypatch.setattr(state.store, "log_serialized", broken)
     response = api.post("/v1/predict", "intake", VPS_DOWN)
     assert response.status_code == 200 and response.json()["category"]
     assert failures() == before + 1

@@ -3,9 +3,13 @@ embedded store under concurrent writers (as with several uvicorn workers)."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
 
-from classifier.store import Store
+import pytest
+
+from classifier.store import LogRow, Store, as_utc
 
 
 def test_concurrent_writers_never_see_database_is_locked(tmp_path):
@@ -48,7 +52,17 @@ def _logged(store, ticket_id, body, category="cms_plugins"):
     )
 
 
-def test_resent_tickets_update_their_text_unless_erased(store):
+@pytest.fixture(params=["driver", "core"])
+def log_path(request, store):
+    """The store writing its log with the driver's own SQL (SQLite, PostgreSQL) or with
+    SQLAlchemy Core (what other databases get): both must store the same."""
+    if request.param == "core":
+        store._driver_log = None
+    return store
+
+
+def test_resent_tickets_update_their_text_unless_erased(log_path):
+    store = log_path
     store.log_predictions([_logged(store, "a", "first")])
     store.log_predictions([_logged(store, "a", "second", "product_usage")])  # one re-sent
     assert store.ticket("a")["body"] == "second"
@@ -83,3 +97,35 @@ def test_a_report_read_never_holds_the_service_writes_up(tmp_path):
         seen = connection.exec_driver_sql("SELECT count(*) FROM predictions").scalar()
     assert seen == 1  # the read is one snapshot
     assert sorted(p["ticket_id"] for p in analyst.report_rows()[0]) == ["a", "b"]
+
+
+def test_a_serialized_prediction_and_the_ticket_columns_read_back_as_written(log_path):
+    store = log_path
+    received = datetime(2026, 3, 2, 9, 40, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
+    ticket = {
+        "ticket_id": "t-1",
+        "subject": "Site plat",
+        "body": "Onze webshop geeft een 502 sinds 10u — dringend",
+        "received_at": received.astimezone(UTC),
+        "channel": "email",
+        "plan": "premium",
+    }
+    prediction = {
+        "model_version": "v7",
+        "category": "infrastructure",
+        "priority": "P1",
+        "confidence": {"category": 0.987654321, "priority": 1e-07},
+        "follow_up": "Bedankt — wij bekijken het",
+    }
+    store.log_serialized([LogRow(ticket, "v7", json.dumps(prediction, ensure_ascii=False))])
+    stored = store.ticket("t-1")
+    assert stored["prediction"] == prediction
+    assert as_utc(stored["received_at"]) == received
+    assert (stored["subject"], stored["body"], stored["plan"]) == (
+        ticket["subject"],
+        ticket["body"],
+        "premium",
+    )
+    logged, _ = store.report_rows()
+    assert logged[0]["model_version"] == "v7"
+    assert abs(logged[0]["created_at"] - datetime.now(UTC)) < timedelta(minutes=5)
