@@ -1,0 +1,68 @@
+"""The serving feature steps' shortcuts give exactly what their plain definitions give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from classifier.vectorize import Csr, hstack
+
+
+def random_csr(rng: np.random.Generator, n_rows: int, n_cols: int, mean: int) -> Csr:
+    """A CSR block with unsorted, repeated columns in a row and about a fifth of rows empty."""
+    lengths = rng.integers(0, 2 * mean + 1, n_rows)
+    lengths[rng.random(n_rows) < 0.2] = 0
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    n = int(indptr[-1])
+    return Csr(rng.random(n), rng.integers(0, n_cols, n).astype(np.int32), indptr, n_cols)
+
+
+def hstack_by_sort(blocks: list[Csr]) -> Csr:
+    """The blocks side by side by a stable sort of the entries' row numbers (the former way)."""
+    offsets = np.cumsum([0] + [b.n_cols for b in blocks])
+    data = np.concatenate([b.data for b in blocks])
+    indices = np.concatenate(
+        [b.indices.astype(np.int64) + offset for b, offset in zip(blocks, offsets, strict=False)]
+    ).astype(np.int32)
+    order = np.argsort(np.concatenate([b.row_ids() for b in blocks]), kind="stable")
+    indptr = np.sum([b.indptr for b in blocks], axis=0)
+    return Csr(data[order], indices[order], indptr, int(offsets[-1]))
+
+
+def assert_same(a: Csr, b: Csr) -> None:
+    assert a.n_cols == b.n_cols
+    for name in ("data", "indices", "indptr"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        assert np.array_equal(x, y), name
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 2, 7, 8, 16, 17, 100, 1000])
+@pytest.mark.parametrize("n_blocks", [2, 3, 4])
+def test_hstack_equals_the_stable_sort_of_row_numbers(n_rows: int, n_blocks: int) -> None:
+    rng = np.random.default_rng(n_rows * 10 + n_blocks)
+    blocks = [
+        random_csr(rng, n_rows, int(rng.integers(1, 5000)), int(rng.integers(0, 50)))
+        for _ in range(n_blocks)
+    ]
+    stacked = hstack(blocks)
+    assert_same(stacked, hstack_by_sort(blocks))
+    scipy_stacked = sp.hstack([b.to_scipy() for b in blocks], format="csr")
+    assert np.array_equal(stacked.to_scipy().toarray(), scipy_stacked.toarray())
+
+
+def test_hstack_of_one_block_is_the_block() -> None:
+    block = random_csr(np.random.default_rng(0), 5, 10, 3)
+    assert hstack([block]) is block
+
+
+def test_hstack_with_all_rows_empty_in_a_block() -> None:
+    rng = np.random.default_rng(1)
+    for n_rows in (1, 8, 40):
+        empty = Csr(
+            np.zeros(0), np.zeros(0, dtype=np.int32), np.zeros(n_rows + 1, dtype=np.int64), 7
+        )
+        blocks = [random_csr(rng, n_rows, 50, 4), empty, random_csr(rng, n_rows, 9, 2)]
+        assert_same(hstack(blocks), hstack_by_sort(blocks))
