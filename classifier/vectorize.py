@@ -13,7 +13,7 @@ single ticket's feature time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,18 +289,32 @@ class DictFeatures:
 
     def __call__(self, rows: Sequence[dict[str, Any]]) -> Csr:
         vocabulary = self.vocabulary
+        # per tuple of feature names (rows repeat them): their known columns, sorted, and the
+        # positions of their values in the row
+        layouts = self.__dict__.setdefault("_layouts", {})
         data: list[float] = []
         indices: list[int] = []
         indptr = [0]
         for row in rows:
-            entries: Iterable[tuple[str, Any]]
-            if all(type(v) in (float, int, bool) for v in row.values()):
-                entries = row.items()
+            values = list(row.values())
+            if all(type(v) in (float, int, bool) for v in values):
+                names = tuple(row)
+                layout = layouts.get(names)
+                if layout is None:
+                    known = sorted(
+                        (vocabulary[f], i) for i, f in enumerate(names) if f in vocabulary
+                    )
+                    layout = ([j for j, _ in known], [i for _, i in known])
+                    if len(layouts) >= 1_000:
+                        layouts.clear()
+                    layouts[names] = layout
+                indices.extend(layout[0])
+                data.extend([float(values[i]) for i in layout[1]])
             else:
                 entries = (self._entry(f, v) for f, v in row.items())
-            found = sorted((vocabulary[f], float(v)) for f, v in entries if f in vocabulary)
-            indices.extend(j for j, _ in found)
-            data.extend(v for _, v in found)
+                found = sorted((vocabulary[f], float(v)) for f, v in entries if f in vocabulary)
+                indices.extend(j for j, _ in found)
+                data.extend(v for _, v in found)
             indptr.append(len(indices))
         return Csr(
             np.asarray(data, dtype=np.float64),
@@ -308,6 +322,11 @@ class DictFeatures:
             np.asarray(indptr, dtype=np.int64),
             len(vocabulary),
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_layouts", None)  # rebuilt on use; never pickled
+        return state
 
 
 @dataclass

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from classifier.vectorize import Csr, hstack
+from classifier.vectorize import Csr, DictFeatures, hstack
 
 
 def random_csr(rng: np.random.Generator, n_rows: int, n_cols: int, mean: int) -> Csr:
@@ -66,3 +68,43 @@ def test_hstack_with_all_rows_empty_in_a_block() -> None:
         )
         blocks = [random_csr(rng, n_rows, 50, 4), empty, random_csr(rng, n_rows, 9, 2)]
         assert_same(hstack(blocks), hstack_by_sort(blocks))
+
+
+def dict_features_by_definition(features: DictFeatures, rows: list[dict]) -> Csr:
+    """Each row's known features sorted by column, string values as "name=value" = 1."""
+    data: list[float] = []
+    indices: list[int] = []
+    indptr = [0]
+    for row in rows:
+        entries = [
+            (f"{f}{features.separator}{v}", 1.0) if isinstance(v, str) else (f, float(v))
+            for f, v in row.items()
+        ]
+        found = sorted((features.vocabulary[f], v) for f, v in entries if f in features.vocabulary)
+        indices += [j for j, _ in found]
+        data += [v for _, v in found]
+        indptr.append(len(indices))
+    return Csr(
+        np.asarray(data, dtype=np.float64),
+        np.asarray(indices, dtype=np.int32),
+        np.asarray(indptr, dtype=np.int64),
+        len(features.vocabulary),
+    )
+
+
+def test_dict_features_equal_their_definition_on_repeated_and_varied_rows() -> None:
+    vocabulary = {"z": 0, "b": 1, "kind=web": 2, "a": 3, "n": 4, "kind=mail": 5}
+    features = DictFeatures(vocabulary)
+    rows: list[dict] = [
+        {"a": 0.5, "b": 0.0, "z": 2.0},
+        {"a": 1.5, "b": 3.0, "z": -2.0},  # the same names: the cached layout
+        {"z": 1.0, "a": 2.0},  # other names, other order
+        {"a": True, "n": 3, "unknown": 9.0},  # bool and int values, a feature not known
+        {},
+        {"a": 1.0, "kind": "web", "z": np.float64(0.25)},  # a string and a numpy value
+        {"unknown": 1.0},
+        {"a": 0.5, "b": 0.0, "z": 2.0},
+    ]
+    for batch in (rows, rows[::-1], rows[:1], rows * 3):
+        assert_same(features(batch), dict_features_by_definition(features, batch))
+    assert "_layouts" not in pickle.loads(pickle.dumps(features)).__dict__
