@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from classifier.vectorize import Csr, DictFeatures, hstack
+from classifier.vectorize import Csr, DictFeatures, counts, hstack
 
 
 def random_csr(rng: np.random.Generator, n_rows: int, n_cols: int, mean: int) -> Csr:
@@ -108,3 +108,31 @@ def test_dict_features_equal_their_definition_on_repeated_and_varied_rows() -> N
     for batch in (rows, rows[::-1], rows[:1], rows * 3):
         assert_same(features(batch), dict_features_by_definition(features, batch))
     assert "_layouts" not in pickle.loads(pickle.dumps(features)).__dict__
+
+
+def counts_by_lexsort(columns: np.ndarray, lengths: np.ndarray, n_cols: int) -> Csr:
+    """Occurrences per (row, column) by a lexsort of all entries (the former way)."""
+    n_rows = len(lengths)
+    rows = np.repeat(np.arange(n_rows), lengths)
+    order = np.lexsort((columns, rows))
+    rows, columns = rows[order], columns[order]
+    first = np.ones(len(columns) + 1, dtype=bool)
+    first[1:-1] = (columns[1:] != columns[:-1]) | (rows[1:] != rows[:-1])
+    bounds = np.flatnonzero(first)
+    starts = bounds[:-1]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[starts], minlength=n_rows), out=indptr[1:])
+    found = (bounds[1:] - starts).astype(np.float64)
+    return Csr(found, columns[starts].astype(np.int32), indptr, n_cols)
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 2, 8, 17, 300])
+@pytest.mark.parametrize("n_cols", [1, 200, 40_000, 70_000])
+def test_counts_equal_a_lexsort_of_all_entries(n_rows: int, n_cols: int) -> None:
+    rng = np.random.default_rng(n_rows + n_cols)
+    lengths = rng.integers(0, 60, n_rows)
+    lengths[rng.random(n_rows) < 0.25] = 0
+    dtype = np.int32 if n_rows % 2 else np.int64
+    columns = rng.integers(0, min(n_cols, 30 if n_cols > 1 else 1), lengths.sum()).astype(dtype)
+    columns[::3] = rng.integers(0, n_cols, len(columns[::3]))  # some far apart
+    assert_same(counts(columns, lengths, n_cols), counts_by_lexsort(columns, lengths, n_cols))
