@@ -28,7 +28,7 @@ from classifier.schemas import (
     Prediction,
     Ticket,
 )
-from classifier.vectorize import FeatureUnion
+from classifier.vectorize import Csr, FeatureUnion
 
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
@@ -247,7 +247,7 @@ class StackedHeads:
 
     def products(self, x: Any) -> dict[str, np.ndarray]:
         """x @ weights of every head."""
-        out = np.asarray(x @ self.weights)
+        out = x.dot(self.weights) if isinstance(x, Csr) else np.asarray(x @ self.weights)
         return {name: out[:, columns] for name, columns in self.columns.items()}
 
 
@@ -408,8 +408,9 @@ class TicketClassifier:
     def probabilities(self, analyses: Sequence[Analysis]) -> dict[str, Any]:
         """Every head's probabilities for analysed tickets (also used by evaluation)."""
         fitted = self.fitted
-        x = self.featurizer.transform([a.record(fitted.use_signals) for a in analyses])
-        xs = self.subject_featurizer.transform([subject_record(a) for a in analyses])
+        # the matrices as their arrays (Csr): the products run scipy's kernel on them directly
+        x = self.featurizer.transform_arrays([a.record(fitted.use_signals) for a in analyses])
+        xs = self.subject_featurizer.transform_arrays([subject_record(a) for a in analyses])
         heads = self.heads
         products = self.stacked.products(x)
         p_category = heads["category"].proba_of_products(products["category"])
@@ -435,7 +436,9 @@ class TicketClassifier:
             "priority": p_priority,
             "multi_issue": heads["multi_issue"].positive_of_products(multi),
             **binary,
-            "subject_ok": heads["subject_ok"].positive(xs),
+            "subject_ok": heads["subject_ok"].positive_of_products(
+                xs.dot(heads["subject_ok"].weights)
+            ),
         }
 
     def _decode(self, p: TicketProbabilities) -> tuple[str, str, bool, float]:

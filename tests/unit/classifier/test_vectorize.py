@@ -136,3 +136,18 @@ def test_counts_equal_a_lexsort_of_all_entries(n_rows: int, n_cols: int) -> None
     columns = rng.integers(0, min(n_cols, 30 if n_cols > 1 else 1), lengths.sum()).astype(dtype)
     columns[::3] = rng.integers(0, n_cols, len(columns[::3]))  # some far apart
     assert_same(counts(columns, lengths, n_cols), counts_by_lexsort(columns, lengths, n_cols))
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 8, 100])
+@pytest.mark.parametrize("n_vecs", [1, 2, 7])
+def test_dot_is_scipys_product_bit_for_bit(n_rows: int, n_vecs: int) -> None:
+    rng = np.random.default_rng(n_rows * 7 + n_vecs)
+    x = random_csr(rng, n_rows, 3000, 40)
+    x = Csr(x.data * 1e3 - 500, x.indices, x.indptr, x.n_cols)  # mixed signs: cancellation
+    weights = rng.standard_normal((3000, n_vecs))
+    expected = np.asarray(x.to_scipy() @ weights)
+    for other in (weights, np.asfortranarray(weights)):  # the kernel, and scipy's fallback
+        product = x.dot(other)
+        assert product.shape == expected.shape == (n_rows, n_vecs)
+        assert product.dtype == expected.dtype
+        assert np.array_equal(product, expected)
