@@ -588,6 +588,8 @@ class TicketClassifier:
         starts = np.repeat(weight_rows * coef.shape[1], x.indptr[1:] - x.indptr[:-1])
         products = x.data * coef.ravel().take(starts + x.indices)
         names, indices, indptr = self.fitted.feature_names, x.indices, x.indptr.tolist()
+        # each column's readable name, made when first shown (tickets share their terms)
+        readable: dict[int, str] = self.__dict__.setdefault("_readable_terms", {})
         found: list[list[str]] = []
         for row, label in enumerate(labels):
             start, end = indptr[row], indptr[row + 1]
@@ -597,16 +599,24 @@ class TicketClassifier:
             row_products = products[start:end]
             if end - start > k:
                 largest = np.argpartition(row_products, end - start - k - 1)[-k - 1 :]
-            else:
-                largest = np.arange(end - start)
-            values = row_products[largest].tolist()
-            top = sorted(zip(values, largest.tolist(), strict=True), reverse=True)
+                values = row_products[largest].tolist()
+                top = sorted(zip(values, largest.tolist(), strict=True), reverse=True)
+            else:  # all of the row's products (in the order of np.arange, as before)
+                values = row_products.tolist()
+                top = sorted(zip(values, range(end - start), strict=True), reverse=True)
             chosen = [i for value, i in top[:k] if value > 0]
             positive = [value for value in values if value > 0]
             if len(set(positive)) < len(positive):  # ties
                 order = np.argsort(-row_products)[:k].tolist()
                 chosen = [i for i in order if row_products[i] > 0]
-            found.append([_readable(names[indices[start + i]]) for i in chosen])
+            terms = []
+            for i in chosen:
+                column = indices.item(start + i)
+                term = readable.get(column)
+                if term is None:
+                    term = readable[column] = _readable(names[column])
+                terms.append(term)
+            found.append(terms)
         return found
 
 

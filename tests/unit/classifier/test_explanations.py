@@ -26,7 +26,9 @@ def test_top_terms_match_the_argsort_per_row_ties_included():
     x = sp.random(n_rows, n_features, density=0.3, random_state=rng, format="csr")
     x.data = rng.choice([0.25, 0.5, 1.0, 2.0], size=x.nnz)
     coef = rng.choice([-1.0, 0.0, 0.5, 1.0, 1.5], size=(3, n_features)).astype(np.float32)
-    names = np.array([f"words__w{j}" for j in range(n_features)], dtype=object)
+    # the three kinds of feature names (each made readable its own way, then cached)
+    kinds = ("words__w", "chars__ ab", "numeric__sig_")
+    names = np.array([f"{kinds[j % 3]}{j} " for j in range(n_features)], dtype=object)
     labels = ["a", "b", "c"]
     # what _top_terms reads of a TicketClassifier
     model = SimpleNamespace(
