@@ -13,10 +13,12 @@ single ticket's feature time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
-from typing import Any
+from operator import is_not
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -223,12 +225,13 @@ class WordNgrams:
 
     def __call__(self, texts: Sequence[str]) -> Csr:
         find = self.vocabulary.get
+        known = partial(is_not, None)  # a C-level filter of the look-ups' misses
         columns: list[int] = []
         lengths: list[int] = []
         for text in texts:
-            found = [j for j in map(find, self.analyze(text)) if j is not None]
-            columns += found
-            lengths.append(len(found))
+            before = len(columns)
+            columns.extend(cast(Iterator[int], filter(known, map(find, self.analyze(text)))))
+            lengths.append(len(columns) - before)
         return counts(
             np.array(columns, dtype=np.int64),
             np.array(lengths, dtype=np.int64),
