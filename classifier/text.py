@@ -89,13 +89,21 @@ def normalize(text: str) -> str:
     """Unicode NFKC, no control characters or lone surrogates, tidy whitespace."""
     if not text:
         return ""
-    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
-    text = unicodedata.normalize("NFKC", text)
+    # ASCII text holds no surrogates and every ASCII string is NFKC already: both steps would
+    # return it unchanged.
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
+        text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub(" ", text)
-    text = _SPACES.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    # _SPACES matches every single space; replacing a lone " " by " " changes nothing, so the
+    # substitution can only change a text holding a tab, a no-break space or two spaces in a row.
+    if "\t" in text or "\xa0" in text or "  " in text:
+        text = _SPACES.sub(" ", text)
+    text = "\n".join([line.strip() for line in text.split("\n")])
+    if "\n\n\n" in text:  # what _BLANK_LINES needs to match
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 def html_to_text(text: str) -> str:

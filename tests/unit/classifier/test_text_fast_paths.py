@@ -1,0 +1,109 @@
+"""The cleaning and language fast paths give exactly what the plain definitions give.
+
+Each function in classifier/text.py that skips work on a cheap test is compared here with a
+straightforward version of its definition, on tricky strings and on random ones.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifier import text as text_module
+from classifier.text import normalize
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+def plain_normalize(text: str) -> str:
+    if not text:
+        return ""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
+    text = re.sub(r"[ \t\xa0]+", " ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+TRICKY = [
+    "",
+    " ",
+    "plain ascii text",
+    "two  spaces",
+    "tab\there",
+    "no\xa0break",
+    "\xa0\xa0lead",
+    "line\r\nwindows\rold mac\n\n\n\nblank lines",
+    "ﬁle ﬂow ＡＢＣ １２３ x² ½ ㍻ ﷺ",
+    "control\x00\x01\x07\x0b\x0c\x1c\x1f\x7f chars",
+    "zero\u200bwidth\u200d joiner\ufeff bom \u2028 sep \u2029",
+    "lone \ud800 surrogate \udfff",
+    "emoji 😀🎉👍🏽❤️",
+    "spaces\u2000\u2003\u2009\u202f\u3000\u1680\x85 kinds",
+    "e\u0301 combining, \u00e9 composed",
+    "K\u212a Kelvin, \u0130 dotted I",
+    "\n \n\n \t\n",
+    "a" * 200,
+    "!" * 30 + "?" * 5 + "*" * 12,
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_normalize_equals_its_plain_definition(text: str) -> None:
+    assert normalize(text) == plain_normalize(text)
+
+
+def test_ascii_is_left_alone_by_the_unicode_steps() -> None:
+    # normalize skips the surrogate and NFKC steps for ASCII text: both must be the identity
+    ascii_chars = [chr(c) for c in range(128)]
+    pairs = [a + b for a in ascii_chars for b in ascii_chars]
+    for text in [*ascii_chars, *pairs, "".join(ascii_chars)]:
+        assert text.encode("utf-8", "replace").decode("utf-8") == text
+        assert unicodedata.normalize("NFKC", text) == text
+
+
+ODD = "ﬁﬂＡａ１²½ \xa0\u2003\u3000\u1680\x85\r\n\t\x0b\x0c\x1c\x00\x7f\u200b\u2028\ufeff\ud800😀éİK.,!?*#-'"
+
+
+def random_texts(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    alphabet = "abcXYZ019_ " + ODD
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rnd.randint(0, 12)):
+            kind = rnd.random()
+            if kind < 0.6:
+                parts.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 10))))
+            elif kind < 0.8:
+                parts.append(rnd.choice("!*#=-~") * rnd.randint(1, 20))
+            else:
+                parts.append("".join(rnd.choice("abcdef0123") for _ in range(rnd.randint(30, 80))))
+            parts.append(rnd.choice([" ", "  ", "\n", "\n\n\n", "\t", "\xa0", ""]))
+        texts.append("".join(parts))
+    return texts
+
+
+def test_normalize_on_random_texts() -> None:
+    for text in random_texts(3000, seed=7):
+        assert normalize(text) == plain_normalize(text), repr(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_normalize_on_any_text(text: str) -> None:
+    assert normalize(text) == plain_normalize(text)
+
+
+def test_module_patterns_match_the_plain_ones() -> None:
+    # the plain definitions above restate the module's patterns; keep them in step
+    assert text_module._CONTROL.pattern == _CONTROL.pattern
+    assert text_module._SPACES.pattern == r"[ \t\xa0]+"
+    assert text_module._BLANK_LINES.pattern == r"\n{3,}"
