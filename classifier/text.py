@@ -119,12 +119,26 @@ def html_to_text(text: str) -> str:
 
 
 _SYMBOL_FLOOD = re.compile(r"[^\w\s]{9,}")
+_FLOOD_MIN = 8  # a flood has more symbols than this; it is cut to this many
 
 
 def break_long_runs(text: str) -> str:
     """Cut floods of symbols or emoji to 8 characters and split other runs without whitespace
-    (base64, keys, URLs) into pieces: spaCy's affix search is quadratic in a run's length."""
-    text = _SYMBOL_FLOOD.sub(lambda m: m.group(0)[:8], text)
+    (base64, keys, URLs) into pieces: spaCy's affix search is quadratic in a run's length.
+
+    Both patterns match only inside one chunk of `text.split()` (`\\s` and `str.split` both use
+    `str.isspace`), so a text without chunks of 9 characters or more is returned as it is, a
+    chunk of letters and digits alone (`str.isalnum`: no `[^\\w\\s]` in it) holds no flood, and
+    the runs are split only when a chunk is longer than LONG_RUN (cutting floods never
+    lengthens a chunk). Scanning every position of every ticket with both patterns was most of
+    this function's time."""
+    chunks = [chunk for chunk in text.split() if len(chunk) > _FLOOD_MIN]
+    if not chunks:
+        return text
+    if any(not chunk.isalnum() and _SYMBOL_FLOOD.search(chunk) for chunk in chunks):
+        text = _SYMBOL_FLOOD.sub(lambda m: m.group(0)[:8], text)
+    if not any(len(chunk) > LONG_RUN for chunk in chunks):
+        return text
 
     def split(match: re.Match[str]) -> str:
         run = match.group(0)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifier import text as text_module
-from classifier.text import normalize
+from classifier.text import LONG_RUN, break_long_runs, normalize
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
@@ -107,3 +107,60 @@ def test_module_patterns_match_the_plain_ones() -> None:
     assert text_module._CONTROL.pattern == _CONTROL.pattern
     assert text_module._SPACES.pattern == r"[ \t\xa0]+"
     assert text_module._BLANK_LINES.pattern == r"\n{3,}"
+
+
+def plain_break_long_runs(text: str) -> str:
+    text = re.sub(r"[^\w\s]{9,}", lambda m: m.group(0)[:8], text)
+
+    def split(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return " ".join(run[i : i + LONG_RUN] for i in range(0, len(run), LONG_RUN))
+
+    return re.sub(r"\S{" + str(LONG_RUN + 1) + r",}", split, text)
+
+
+def test_split_and_isalnum_agree_with_the_regex_classes() -> None:
+    # break_long_runs looks for matches only in str.split() chunks, and for floods only in
+    # chunks that are not str.isalnum(): this holds for every code point
+    space, symbol = re.compile(r"\s"), re.compile(r"[^\w\s]")
+    for code in range(0x110000):
+        char = chr(code)
+        assert (space.match(char) is not None) == char.isspace(), hex(code)
+        assert char.split() == ([] if char.isspace() else [char]), hex(code)
+        if char.isalnum():
+            assert symbol.match(char) is None, hex(code)
+
+
+BREAK_TRICKY = [
+    "",
+    "short words only, nothing long.",
+    "!!!!!!!!! nine",
+    "!!!!!!!! eight",
+    "word!!!!!!!!!!!!!!!!!!!word",
+    "😀" * 9 + " " + "🎉" * 30,
+    "x" * 48 + " " + "y" * 49 + "\n" + "z" * 200,
+    "=" * 60,
+    "a=" * 40,
+    "tab\tsep" + "q" * 50 + "\u3000" + "r" * 50 + "\x85" + "s" * 60 + "\u1680" + "#" * 12,
+    "under_score_" * 6,
+    "x²³¹½" * 15,
+    "!!!!!!!!!\x1c!!!!!!!!!\u200b!!!!!!!!!!",
+    "é" * 50 + "…" * 10,
+]
+
+
+@pytest.mark.parametrize("text", BREAK_TRICKY)
+def test_break_long_runs_equals_its_plain_definition(text: str) -> None:
+    assert break_long_runs(text) == plain_break_long_runs(text)
+
+
+def test_break_long_runs_on_random_texts() -> None:
+    for text in random_texts(3000, seed=11):
+        for variant in (text, normalize(text)):
+            assert break_long_runs(variant) == plain_break_long_runs(variant), repr(variant)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1_ !*#😀\n\t\xa0\u3000²")))
+def test_break_long_runs_on_any_text(text: str) -> None:
+    assert break_long_runs(text) == plain_break_long_runs(text)
