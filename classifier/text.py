@@ -313,6 +313,8 @@ def _spacy_stop_words(language: str) -> set[str]:
 
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_ASCII_WORD_RE = re.compile(r"[a-zA-Z]+(?:'[a-zA-Z]+)?")  # _WORD_RE for ASCII text
+_ASCII_NON_LETTERS_TO_SPACE = str.maketrans({c: " " for c in range(128) if not chr(c).isalpha()})
 
 
 def _stop_word_vote(sample: str) -> str | None:
@@ -320,10 +322,19 @@ def _stop_word_vote(sample: str) -> str | None:
     most tickets are decided here without running the statistical detector)."""
     language_of = _exclusive_stop_word_languages()
     counts = dict.fromkeys(SUPPORTED, 0)
-    for word in _WORD_RE.findall(sample.lower()):
-        lang = language_of.get(word)
-        if lang is not None:
-            counts[lang] += 1
+    lowered = sample.lower()
+    if not lowered.isascii():
+        words = _WORD_RE.findall(lowered)
+    elif "'" in lowered:
+        # on ASCII text both patterns find the same words (their letter classes hold the same
+        # ASCII characters), and re tests a plain class quicker than a negated Unicode one
+        words = _ASCII_WORD_RE.findall(lowered)
+    else:
+        # without apostrophes the words are the runs of letters, which is what splitting finds
+        # once every other character is a space (three times quicker than the regex)
+        words = lowered.translate(_ASCII_NON_LETTERS_TO_SPACE).split()
+    for lang in filter(None, map(language_of.get, words)):
+        counts[lang] += 1
     ranked = sorted(counts.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top >= 5 and top >= 4 * max(second, 1):

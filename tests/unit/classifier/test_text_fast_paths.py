@@ -15,7 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifier import text as text_module
-from classifier.text import LONG_RUN, break_long_runs, normalize
+from classifier.text import (
+    LONG_RUN,
+    SUPPORTED,
+    _exclusive_stop_word_languages,
+    _stop_word_vote,
+    break_long_runs,
+    normalize,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
@@ -164,3 +171,88 @@ def test_break_long_runs_on_random_texts() -> None:
 @given(st.text(alphabet=st.sampled_from("ab1_ !*#😀\n\t\xa0\u3000²")))
 def test_break_long_runs_on_any_text(text: str) -> None:
     assert break_long_runs(text) == plain_break_long_runs(text)
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def plain_stop_word_vote(sample: str) -> str | None:
+    language_of = _exclusive_stop_word_languages()
+    counts = dict.fromkeys(SUPPORTED, 0)
+    for word in _WORD.findall(sample.lower()):
+        lang = language_of.get(word)
+        if lang is not None:
+            counts[lang] += 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top >= 5 and top >= 4 * max(second, 1):
+        return best
+    return None
+
+
+def test_ascii_letter_classes_agree() -> None:
+    # the vote's ASCII paths stand for _WORD's letter class on ASCII text
+    letter = re.compile(r"[^\W\d_]")
+    for code in range(128):
+        char = chr(code)
+        assert (letter.match(char) is not None) == char.isalpha(), hex(code)
+        assert char.isalpha() == (char in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def stop_word_texts(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    language_of = _exclusive_stop_word_languages()
+    words = sorted(language_of)
+    separators = [" ", " ", " ", ", ", ".\n", "  ", "_", "9", "'", "'s ", "-", "(", "\t", "é", "²"]
+    texts = []
+    for index in range(count):
+        lang = SUPPORTED[index % 3]
+        own = [w for w in words if language_of[w] == lang]
+        ascii_only = index % 2 == 0
+        parts = []
+        for _ in range(rnd.randint(0, 60)):
+            word = rnd.choice(own) if rnd.random() < 0.7 else rnd.choice(words)
+            if rnd.random() < 0.2:
+                word = word.upper()
+            parts.append(word)
+            parts.append(rnd.choice(separators[:-2] if ascii_only else separators))
+        text = "".join(parts)
+        texts.append(text.encode("ascii", "ignore").decode() if ascii_only else text)
+    return texts
+
+
+VOTE_TRICKY = [
+    "",
+    "de het een van is niet dat",
+    "the and is not for with this that these",
+    "le la les et des est pas pour que",
+    "DE HET EEN VAN IS NIET DAT",
+    "de_het_een_van_is_niet_dat 9de9het9een9van9is",
+    "l'erreur aujourd'hui qu'il don't it's 'de' het' 'een",
+    "the's the'the the'' ''the and and and and",
+    "\u212a the KELVIN the the the the",
+    "\u0130 het het het het het",
+    "et² et et et et",
+]
+
+
+@pytest.mark.parametrize("text", VOTE_TRICKY)
+def test_stop_word_vote_equals_its_plain_definition(text: str) -> None:
+    assert _stop_word_vote(text) == plain_stop_word_vote(text)
+
+
+def test_stop_word_vote_on_random_texts() -> None:
+    texts = stop_word_texts(3000, seed=5)
+    decided = 0
+    for text in texts:
+        expected = plain_stop_word_vote(text[:600])
+        assert _stop_word_vote(text[:600]) == expected, repr(text)
+        decided += expected is not None
+    assert decided > 500  # the texts do reach the vote's decisions
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*sorted(_exclusive_stop_word_languages())[:300], " ", "'", ","])))
+def test_stop_word_vote_on_any_word_list(words: list[str]) -> None:
+    text = " ".join(words)
+    assert _stop_word_vote(text) == plain_stop_word_vote(text)
