@@ -245,7 +245,7 @@ def text_for_model(ticket: CleanTicket, min_own_words: int = 10) -> str:
     own ("zie hieronder") is classified on the forwarded text."""
     subject = GENERIC_PREFIX.sub("", ticket.subject)
     text = f"{subject}\n{ticket.own}"
-    if len(ticket.own.split()) < min_own_words and ticket.quoted:
+    if ticket.quoted and len(ticket.own.split()) < min_own_words:  # most tickets quote nothing
         text = f"{text}\n{ticket.quoted[:5000]}"
     return break_long_runs(text)
 
