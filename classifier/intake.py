@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from classifier.replies import ReplyTemplates, follow_up_message, load_reply_templates
 from classifier.routing import Routing, load_routing, route
@@ -17,12 +17,21 @@ from classifier.sla import SlaPolicy, first_response_deadline
 if TYPE_CHECKING:
     from classifier.settings import Settings
 
+# Follow-up messages kept per Intake (3 languages x 32 missing-info sets x the flags, and the
+# issue lists of multi-issue tickets); emptied when full.
+MAX_MESSAGES = 4096
+
 
 @dataclass(frozen=True)
 class Intake:
     sla_policy: SlaPolicy = field(default_factory=SlaPolicy)
     routing: Routing = field(default_factory=load_routing)
     templates: ReplyTemplates = field(default_factory=load_reply_templates)
+    # follow_up's messages by their arguments: the message is a function of those and the
+    # (frozen) templates alone, and tickets repeat a few hundred combinations at most
+    _messages: dict[tuple[Any, ...], str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Intake:
@@ -36,6 +45,49 @@ class Intake:
         return first_response_deadline(received_at, priority, plan, self.sla_policy)  # type: ignore[arg-type]
 
     def follow_up(
+        self,
+        language: str,
+        missing_info: list[str],
+        *,
+        contains_password: bool,
+        category: str,
+        multi_issue: bool,
+        issues: list[str] | None,
+    ) -> str | None:
+        try:
+            key = (
+                language,
+                tuple(missing_info),
+                contains_password,
+                category,
+                multi_issue,
+                tuple(issues) if multi_issue and issues else None,  # read only when multi_issue
+            )
+            message = self._messages[key]
+        except KeyError:
+            message = self._follow_up(
+                language,
+                missing_info,
+                contains_password=contains_password,
+                category=category,
+                multi_issue=multi_issue,
+                issues=issues,
+            )
+            if len(self._messages) >= MAX_MESSAGES:
+                self._messages.clear()
+            self._messages[key] = message  # only reached when the message was made: no errors
+        except TypeError:  # an unhashable argument: follow_up_message says what is wrong
+            return self._follow_up(
+                language,
+                missing_info,
+                contains_password=contains_password,
+                category=category,
+                multi_issue=multi_issue,
+                issues=issues,
+            )
+        return message
+
+    def _follow_up(
         self,
         language: str,
         missing_info: list[str],
