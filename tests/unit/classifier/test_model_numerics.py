@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from classifier.model import add_in_order
+from classifier.model import BINARY_HEADS, BinaryHeads, add_in_order
 
 
 def add_one_column_at_a_time(products: np.ndarray, inputs: np.ndarray, weights: np.ndarray):
@@ -31,3 +33,27 @@ def test_add_in_order_adds_as_the_column_loop(n_rows: int, n_outputs: int) -> No
     assert np.array_equal(found, expected)
     if n_rows == 1000:  # the check can tell orders apart: a product summed otherwise differs
         assert not np.array_equal(products + inputs @ weights, expected)
+
+
+@pytest.mark.parametrize("n_rows", [1, 8, 1000])
+def test_binary_heads_together_give_each_heads_own_probabilities(model, n_rows: int) -> None:
+    heads = [model.heads[name] for name in BINARY_HEADS]
+    rng = np.random.default_rng(n_rows)
+    # decision values over the range the heads see and beyond (|value| up to ~40)
+    products = rng.standard_normal((n_rows, len(heads))) * 10.0 ** rng.integers(-3, 2, (n_rows, 1))
+    found = model.binary.positives(products)
+    for i, head in enumerate(heads):
+        expected = head.positive_of_products(products[:, i : i + 1])
+        assert np.array_equal(found[:, i], expected), BINARY_HEADS[i]
+
+
+def test_binary_heads_flip_a_head_whose_true_class_comes_first(model) -> None:
+    head = model.heads["error_given"]
+    flipped = replace(head, classes=np.array([True, False]))
+    products = np.linspace(-5, 5, 21).reshape(-1, 1)
+    both = BinaryHeads([head, flipped]).positives(np.hstack([products, products]))
+    assert np.array_equal(both[:, 0], head.positive_of_products(products))
+    assert np.array_equal(both[:, 1], flipped.positive_of_products(products))
+    assert np.array_equal(both[:, 1], 1.0 - both[:, 0])
+    with pytest.raises(ValueError, match="binary heads"):
+        BinaryHeads([model.heads["category"]])
