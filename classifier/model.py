@@ -237,6 +237,45 @@ class LinearHead:
         return calibrated if list(self.classes).index(True) == 1 else 1.0 - calibrated
 
 
+class CategoryPriorityHeads:
+    """The category and priority heads' probabilities from their decision values side by side
+    (rows: tickets; the category's columns, then the priority's), and the multi-issue head's
+    topic inputs from them: what proba_of_products and topic_features give, bit for bit (the
+    same elementwise steps, and each row's sums over its own labels in the same order), in a
+    dozen numpy calls instead of about forty for the two heads apart."""
+
+    def __init__(self, category: LinearHead, priority: LinearHead):
+        n = len(CATEGORIES)
+        for head, labels in ((category, CATEGORIES), (priority, PRIORITIES)):
+            if sorted(head.classes.tolist()) != sorted(labels) or np.shape(head.a) != (n,):
+                raise ValueError("CategoryPriorityHeads takes the two heads of four labels")
+        self.n = n
+        self.intercept = np.concatenate([category.intercept, priority.intercept])
+        self.a = np.concatenate([category.a, priority.a])
+        self.b = np.concatenate([category.b, priority.b])
+        # the columns in the guide's order: categories, then priorities
+        self.order = np.array(
+            [category.classes.tolist().index(c) for c in CATEGORIES]
+            + [n + priority.classes.tolist().index(p) for p in PRIORITIES]
+        )
+
+    def probabilities(self, products: np.ndarray) -> np.ndarray:
+        """(rows, 2, labels): each head's probabilities in its classes' order."""
+        calibrated = 1.0 / (1.0 + np.exp(self.a * (products + self.intercept) + self.b))
+        pair = calibrated.reshape(len(products), 2, self.n)
+        total = pair.sum(axis=2, keepdims=True)
+        uniform = np.full_like(pair, 1.0 / self.n)
+        return np.divide(pair, total, out=uniform, where=total != 0)
+
+    def topics(self, pair: np.ndarray, weight: float) -> np.ndarray:
+        """topic_features of the pair's probabilities in the guide's order."""
+        ordered = pair.reshape(len(pair), 2 * self.n)[:, self.order]
+        both = ordered.reshape(len(pair), 2, self.n)
+        entropies = -(both * np.log(both + 1e-9)).sum(axis=2)
+        runner_up = np.sort(ordered[:, : self.n], axis=1)[:, -2:-1]
+        return weight * np.concatenate([ordered, entropies, runner_up], axis=1)
+
+
 class BinaryHeads:
     """P(class True) of several binary heads at once, from their decision values side by side
     (rows: tickets, one column per head): each column is what the head's positive_of_products
@@ -304,6 +343,7 @@ class TicketClassifier:
         self.stacked = StackedHeads(self.heads, X_HEADS, n_features)
         self.topic_weights = self.heads["multi_issue"].weights[n_features:]
         self.binary = BinaryHeads([self.heads[name] for name in BINARY_HEADS])
+        self.pair = CategoryPriorityHeads(self.heads["category"], self.heads["priority"])
         # explanation weights per head: the coefficients in C order (one flat gather reads the
         # weights of a whole batch) and each label's row in them
         self.term_weights = {
@@ -448,15 +488,13 @@ class TicketClassifier:
         xs = self.subject_featurizer.transform_arrays([subject_record(a) for a in analyses])
         heads = self.heads
         products = self.stacked.products(x)
-        p_category = heads["category"].proba_of_products(products["category"])
-        p_priority = heads["priority"].proba_of_products(products["priority"])
+        pair = self.pair.probabilities(
+            np.concatenate([products["category"], products["priority"]], axis=1)
+        )
+        p_category, p_priority = pair[:, 0], pair[:, 1]
         multi = products["multi_issue"]
         if fitted.multi_topic_weight:
-            topics = topic_features(
-                ordered_columns(p_category, heads["category"].classes, CATEGORIES),
-                ordered_columns(p_priority, heads["priority"].classes, PRIORITIES),
-                fitted.multi_topic_weight,
-            )
+            topics = self.pair.topics(pair, fitted.multi_topic_weight)
             multi = add_in_order(multi, topics, self.topic_weights)
         # the binary heads' decision values side by side, in BINARY_HEADS' order
         binary = self.binary.positives(

@@ -7,7 +7,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from classifier.model import BINARY_HEADS, BinaryHeads, add_in_order
+from classifier.model import (
+    BINARY_HEADS,
+    BinaryHeads,
+    CategoryPriorityHeads,
+    add_in_order,
+    ordered_columns,
+    topic_features,
+)
+from classifier.schemas import CATEGORIES, PRIORITIES
 
 
 def add_one_column_at_a_time(products: np.ndarray, inputs: np.ndarray, weights: np.ndarray):
@@ -57,3 +65,49 @@ def test_binary_heads_flip_a_head_whose_true_class_comes_first(model) -> None:
     assert np.array_equal(both[:, 1], 1.0 - both[:, 0])
     with pytest.raises(ValueError, match="binary heads"):
         BinaryHeads([model.heads["category"]])
+
+
+@pytest.mark.parametrize("n_rows", [1, 8, 1000])
+def test_category_and_priority_together_give_each_heads_own_numbers(model, n_rows: int) -> None:
+    category, priority = model.heads["category"], model.heads["priority"]
+    rng = np.random.default_rng(100 + n_rows)
+    scale = 10.0 ** rng.integers(-3, 2, (n_rows, 1))
+    products = rng.standard_normal((n_rows, 8)) * scale
+    products[0, :4] = 0.0  # a row of equal decision values
+    pair = model.pair.probabilities(products)
+    p_category = category.proba_of_products(products[:, :4])
+    p_priority = priority.proba_of_products(products[:, 4:])
+    assert np.array_equal(pair[:, 0], p_category)
+    assert np.array_equal(pair[:, 1], p_priority)
+    weight = 0.7
+    expected = topic_features(
+        ordered_columns(p_category, category.classes, CATEGORIES),
+        ordered_columns(p_priority, priority.classes, PRIORITIES),
+        weight,
+    )
+    assert np.array_equal(model.pair.topics(pair, weight), expected)
+
+
+def test_category_and_priority_heads_follow_each_heads_class_order(model) -> None:
+    category, priority = model.heads["category"], model.heads["priority"]
+    # the priority head with its classes (and their columns) in another order
+    turn = [2, 0, 3, 1]
+    shuffled = replace(
+        priority,
+        classes=priority.classes[turn],
+        intercept=priority.intercept[turn],
+        a=priority.a[turn],
+        b=priority.b[turn],
+    )
+    heads = CategoryPriorityHeads(category, shuffled)
+    products = np.random.default_rng(3).standard_normal((5, 8))
+    pair = heads.probabilities(products)
+    assert np.array_equal(pair[:, 1], shuffled.proba_of_products(products[:, 4:]))
+    expected = topic_features(
+        ordered_columns(pair[:, 0], category.classes, CATEGORIES),
+        ordered_columns(pair[:, 1], shuffled.classes, PRIORITIES),
+        1.0,
+    )
+    assert np.array_equal(heads.topics(pair, 1.0), expected)
+    with pytest.raises(ValueError, match="four labels"):
+        CategoryPriorityHeads(category, model.heads["error_given"])
