@@ -97,12 +97,22 @@ def counts(columns: np.ndarray, lengths: np.ndarray, n_cols: int) -> Csr:
     where the row does."""
     n_rows = len(lengths)
     narrow = columns.astype(np.min_scalar_type(max(n_cols - 1, 0)))
+    if n_rows == 1:  # one ticket: no row edges to keep (the steps below, for one row)
+        narrow.sort(kind="stable")
+        first = np.ones(len(narrow) + 1, dtype=bool)
+        np.not_equal(narrow[1:], narrow[:-1], out=first[1:-1])
+        bounds = np.flatnonzero(first)
+        starts = bounds[:-1]
+        return Csr(
+            (bounds[1:] - starts).astype(np.float64),
+            narrow[starts].astype(np.int32),
+            np.array([0, len(starts)], dtype=np.int64),
+            n_cols,
+        )
     edges = np.zeros(n_rows + 1, dtype=np.int64)  # where each row's columns start, and the end
     np.cumsum(lengths, out=edges[1:])
     # sorted in place: astype made `narrow` a copy
-    if n_rows == 1:
-        narrow.sort(kind="stable")
-    elif n_rows > 1:
+    if n_rows > 1:
         for start, end in pairwise(edges.tolist()):
             narrow[start:end].sort(kind="stable")
     columns = narrow
@@ -181,6 +191,13 @@ class Tfidf:
             np.log(data, out=data)
             data += 1.0
         data *= self.idf[x.indices]
+        if x.n_rows == 1:
+            # one row (a ticket alone): its norm without the row bookkeeping. The running sum
+            # of its squares adds them one after another from zero, as bincount does: the
+            # same float; sqrt and division are exactly rounded wherever they run.
+            norm = float(np.sqrt(np.cumsum(data**2)[-1])) if len(data) else 0.0
+            data /= norm if norm != 0 else 1.0
+            return Csr(data, x.indices, x.indptr, x.n_cols)
         lengths = x.row_lengths()
         rows = np.repeat(np.arange(x.n_rows), lengths)
         norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=x.n_rows))

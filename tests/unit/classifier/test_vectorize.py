@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from classifier.vectorize import Csr, DictFeatures, counts, hstack
+from classifier.vectorize import Csr, DictFeatures, Tfidf, counts, hstack
 
 
 def random_csr(rng: np.random.Generator, n_rows: int, n_cols: int, mean: int) -> Csr:
@@ -151,3 +151,30 @@ def test_dot_is_scipys_product_bit_for_bit(n_rows: int, n_vecs: int) -> None:
         assert product.shape == expected.shape == (n_rows, n_vecs)
         assert product.dtype == expected.dtype
         assert np.array_equal(product, expected)
+
+
+@pytest.mark.parametrize("sublinear_tf", [False, True])
+@pytest.mark.parametrize("n_rows", [1, 2, 8, 200])
+def test_tfidf_equals_scikit_learn_and_a_row_alone_equals_its_row_in_a_batch(
+    n_rows: int, sublinear_tf: bool
+) -> None:
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    rng = np.random.default_rng(n_rows + 10 * sublinear_tf)
+    lengths = rng.integers(1, 81, n_rows)
+    lengths[1:2] = 0  # an empty row among them
+    x = counts(rng.integers(0, 500, lengths.sum()), lengths, 500)
+    fitted = TfidfTransformer(sublinear_tf=sublinear_tf).fit(
+        sp.csr_matrix(rng.integers(0, 3, (50, 500)).astype(float))
+    )
+    tfidf = Tfidf(fitted.idf_, sublinear_tf)
+    batch = tfidf(x)
+    expected = fitted.transform(x.to_scipy())
+    assert np.allclose(batch.to_scipy().toarray(), expected.toarray(), rtol=1e-12, atol=0)
+    for row in range(n_rows):
+        start, end = x.indptr[row], x.indptr[row + 1]
+        alone = tfidf(Csr(x.data[start:end], x.indices[start:end], np.array([0, end - start]), 500))
+        assert np.array_equal(alone.data, batch.data[start:end])  # bit for bit
+        assert np.array_equal(alone.indices, batch.indices[start:end])
+    empty = tfidf(Csr(np.zeros(0), np.zeros(0, dtype=np.int32), np.array([0, 0]), 500))
+    assert len(empty.data) == 0
