@@ -160,3 +160,14 @@ def test_lemmatize_follows_a_new_table():
     lemmatizer.hashes = {nlp.vocab.strings.add("geeft"): nlp.vocab.strings.add("gaf")}
     assert lemmatizer.lemmatize(nlp.make_doc("site geeft")) == "site gaf"
     assert lemma_text(nlp("site geeft")) == "site gaf"
+
+
+def test_lemmatize_with_a_full_cache(monkeypatch):
+    # the cached strings are bounded: cleared when full, the text is the same
+    monkeypatch.setattr("classifier.features._LEMMA_STRINGS_MAX", 3)
+    nlp = build_nlp("fr", LEMMAS["fr"])
+    longest = max(len(nlp.make_doc(text.lower())) for text in TICKETS)
+    for text in [*TICKETS, *TICKETS]:
+        fused, plain = lemmatize_both_ways(nlp, text)
+        assert fused == plain
+        assert len(nlp.get_pipe("lookup_lemmatizer")._words) <= 3 + longest
