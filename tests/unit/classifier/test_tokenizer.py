@@ -112,3 +112,62 @@ def test_lemma_text_matches_the_token_definition_on_any_text(lemmatizing, pieces
     for nlp in lemmatizing.values():
         doc = nlp(text)
         assert lemma_text(doc) == lemma_text_by_tokens(doc)
+
+
+# ---------------------------------------------------------------- LookupLemmatizer.lemmatize
+
+
+def lemmatize_both_ways(nlp, text: str) -> tuple[tuple[str, list[str]], tuple[str, list[str]]]:
+    """(lemma text, token lemmas) from `lemmatize` on a bare doc, and by the plain definition on
+    the doc the whole pipeline makes (the component's __call__, then the non-space tokens)."""
+    bare = nlp.make_doc(text.lower())
+    fused = nlp.get_pipe("lookup_lemmatizer").lemmatize(bare)
+    plain = nlp(text.lower())
+    return (fused, [t.lemma_ for t in bare]), (
+        lemma_text_by_tokens(plain),
+        [t.lemma_ for t in plain],
+    )
+
+
+@pytest.mark.parametrize("language", sorted(LEMMAS))
+def test_lemmatize_equals_the_component_and_lemma_text(lemmatizing, language):
+    nlp = lemmatizing[language]
+    for text in [*TICKETS, "Sites geeft erreur répond Tried thanks down \n"]:
+        for _ in range(2):  # the second time from the cached strings
+            fused, plain = lemmatize_both_ways(nlp, text)
+            assert fused == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pieces=st.lists(
+        st.one_of(ALPHABET, st.sampled_from(["geeft", "Tried", "erreur", "thanks", "down"])),
+        max_size=30,
+    )
+)
+def test_lemmatize_equals_the_plain_definition_on_any_text(lemmatizing, pieces):
+    text = "".join(pieces)
+    for nlp in lemmatizing.values():
+        fused, plain = lemmatize_both_ways(nlp, text)
+        assert fused == plain
+
+
+def test_lemmatize_follows_a_new_table():
+    # the cached strings follow from the table: replacing it (as build_nlp does) starts afresh
+    nlp = build_nlp("nl", {"geeft": "geven"})
+    lemmatizer = nlp.get_pipe("lookup_lemmatizer")
+    assert lemmatizer.lemmatize(nlp.make_doc("site geeft")) == "site geven"
+    lemmatizer.hashes = {nlp.vocab.strings.add("geeft"): nlp.vocab.strings.add("gaf")}
+    assert lemmatizer.lemmatize(nlp.make_doc("site geeft")) == "site gaf"
+    assert lemma_text(nlp("site geeft")) == "site gaf"
+
+
+def test_lemmatize_with_a_full_cache(monkeypatch):
+    # the cached strings are bounded: cleared when full, the text is the same
+    monkeypatch.setattr("classifier.features._LEMMA_STRINGS_MAX", 3)
+    nlp = build_nlp("fr", LEMMAS["fr"])
+    longest = max(len(nlp.make_doc(text.lower())) for text in TICKETS)
+    for text in [*TICKETS, *TICKETS]:
+        fused, plain = lemmatize_both_ways(nlp, text)
+        assert fused == plain
+        assert len(nlp.get_pipe("lookup_lemmatizer")._words) <= 3 + longest
