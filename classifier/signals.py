@@ -714,6 +714,23 @@ class SecretSpan:
     kind: str
 
 
+def _shaped(bare: str) -> bool:
+    """A secret's shape: 6 characters or more, a letter, and a digit or a symbol. A value of
+    letters only (most words) has no digit and no symbol, one of digits only no letter (no
+    character is both a letter and a digit, and letters are no symbols): neither is shaped, and
+    their characters are not looked at one by one."""
+    return (
+        len(bare) >= 6
+        and not bare.isalpha()
+        and not bare.isdigit()
+        and any(c.isalpha() for c in bare)
+        and (
+            any(c.isdigit() for c in bare)
+            or any(not c.isalnum() and c not in "-._'/" for c in bare)
+        )
+    )
+
+
 def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
     """A token that reads as a password, code or key, not as a word, name, address or error."""
     bare = value.strip(".,;:!?)(]")
@@ -722,10 +739,7 @@ def _looks_like_secret(value: str, allow_digits: bool = False) -> bool:
         return False
     if allow_digits and _DIGIT_GROUPS.fullmatch(bare):
         return True  # a PIN or backup code: 4471, 8471-2293
-    has_digit = any(c.isdigit() for c in bare)
-    has_alpha = any(c.isalpha() for c in bare)
-    has_symbol = any(not c.isalnum() and c not in "-._'/" for c in bare)
-    shaped = has_alpha and len(bare) >= 6 and (has_digit or has_symbol)
+    shaped = _shaped(bare)
     digits = bare.isdigit()
     if not shaped and not digits:
         return False  # the checks below only say no, but to a secret's shape or to digits
@@ -855,33 +869,46 @@ def _announced_secrets(text: str, word: re.Match[str]) -> list[SecretSpan]:
         if digits and not found and not _PHONE.match(window, digits.start("v")):
             start = word.end() + digits.start("v")
             found.append(SecretSpan(start, start + len(digits.group("v")), "password"))
-    hash_context = bool(_HASH_WORD.search(text[max(0, word.start() - 40) : word.end() + _WINDOW]))
+    # Each check below only turns a candidate down, and none has side effects: the costlier
+    # ones (the hash word near the announcing word, the description in the sentence) are made
+    # only for a candidate that every other check lets through, so the same ones are taken.
+    hash_context: bool | None = None  # looked up at the first hex hash
     for candidate in _CANDIDATE.finditer(window):
         value = candidate.group(0).rstrip(".,:;)")
-        if hash_context and _HEX_HASH.fullmatch(value):
-            continue  # an md5/sha checksum of a file, not a key
+        if _HEX_HASH.fullmatch(value):
+            if hash_context is None:
+                near = text[max(0, word.start() - 40) : word.end() + _WINDOW]
+                hash_context = bool(_HASH_WORD.search(near))
+            if hash_context:
+                continue  # an md5/sha checksum of a file, not a key
         start = word.end() + candidate.start()
         phone = _PHONE.match(text, start) if pin_like else None
         if phone and phone.end() > start + len(value):
             continue  # a phone number: "gsm-nummer voor de 2FA sms: 0478 12 34 56"
-        sentence = _SENTENCE_START.split(window[: candidate.start()])[-1]
-        if not pin_like and _DESCRIPTION.search(sentence):
-            continue  # "het wachtwoord bevat een €-teken"
-        quoted_password = password_word and _quoted_word(window, candidate)
-        code_group = backup and _CODE_GROUP.fullmatch(value)
-        capitals = password_word and _CAPITALISED_PARTS.fullmatch(value.rstrip("!?"))
-        if capitals and value.lower().rstrip("!?") in _PRODUCT_NAMES:
-            capitals = None
-        if (
-            _looks_like_secret(value, allow_digits=pin_like)
-            or quoted_password
-            or code_group
-            or capitals
+        if not (
+            (backup and _CODE_GROUP.fullmatch(value))
+            or (password_word and _quoted_word(window, candidate))
+            or (password_word and _capitalised(value))
+            or _looks_like_secret(value, allow_digits=pin_like)
         ):
-            found.append(SecretSpan(start, start + len(value), "password"))
-            if len(found) >= (12 if backup else 3):  # an old and a new password, backup codes
-                break
+            continue
+        if not pin_like:
+            sentence = _SENTENCE_START.split(window[: candidate.start()])[-1]
+            if _DESCRIPTION.search(sentence):
+                continue  # "het wachtwoord bevat een €-teken"
+        found.append(SecretSpan(start, start + len(value), "password"))
+        if len(found) >= (12 if backup else 3):  # an old and a new password, backup codes
+            break
     return found or ([late] if late else [])
+
+
+def _capitalised(value: str) -> bool:
+    """Names glued together the way passwords are (not a product's name)."""
+    bare = value.rstrip("!?")
+    return (
+        bool(_CAPITALISED_PARTS.fullmatch(bare))
+        and value.lower().rstrip("!?") not in _PRODUCT_NAMES
+    )
 
 
 def _plain_word_secret(window: str, linked: re.Match[str]) -> bool:
