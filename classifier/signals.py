@@ -14,6 +14,15 @@ from dataclasses import dataclass, field
 from classifier.text import GENERIC_PREFIX, CleanTicket
 
 
+def _holds_any(text: str, literals: tuple[str, ...]) -> bool:
+    """any(literal in text for literal in literals), without a generator per call (2x quicker
+    on short texts)."""
+    for literal in literals:  # noqa: SIM110 - the loop is what saves the generator
+        if literal in text:
+            return True
+    return False
+
+
 class StartScan:
     """pattern.finditer(text) for a pattern that opens with \\b or a lookbehind, which `re` tries
     at every position of the text, run quicker: the pattern is tried only where a `starts`
@@ -157,7 +166,7 @@ class Caseless:
     def _hopeless(self, pattern: re.Pattern[str], target: str) -> bool:
         if pattern is not self.fast:
             return False
-        if self.needs and not any(n in target for n in self.needs):
+        if self.needs and not _holds_any(target, self.needs):
             return True
         return self.hint is not None and not self.hint.search(target)
 
@@ -662,7 +671,7 @@ def _may_hold(text: str, lower: str, literals: tuple[str, ...]) -> bool:
     """False only if no case-insensitive (re.IGNORECASE) match of any literal is in the text:
     a literal's letters then appear in the lower-cased text as they are, unless the text holds
     one of the _ODD_CASE letters."""
-    return any(literal in lower for literal in literals) or any(c in text for c in _ODD_CASE)
+    return _holds_any(lower, literals) or _holds_any(text, _ODD_CASE)
 
 
 _PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
@@ -1015,13 +1024,11 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
         ("code", _CODE_SECRET),
         ("token", _TOKEN),
     ):
-        if not any(literal in text for literal in _NEEDS[kind]):
+        if not _holds_any(text, _NEEDS[kind]):
             continue  # the pattern cannot match: skip its scan
         if kind == "code" and not (_may_hold(text, lower, _CODE_WORDS) and _CODE_HINT.search(text)):
             continue  # a quote but no password word or no assignment: nothing to scan
-        if kind == "token" and not (
-            any(literal in text for literal in _TOKEN_LITERALS) or _TOKEN_HINT.search(text)
-        ):
+        if kind == "token" and not (_holds_any(text, _TOKEN_LITERALS) or _TOKEN_HINT.search(text)):
             continue  # an underscore or a dollar, but no token after it
         for match in pattern.finditer(text):
             value = match.group("secret")
@@ -1039,7 +1046,7 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
     if len(text) <= _PAIR_HINT_MAX:
         pairs = _PAIR_HINT.search(text) is not None
     else:
-        pairs = any(separator in text for separator in _PAIR_SEPARATORS)
+        pairs = _holds_any(text, _PAIR_SEPARATORS)
     for match in _credential_pairs(text) if pairs else ():
         value = match.group("secret").rstrip(".,;:)")
         user = match.group("user")
@@ -1068,7 +1075,8 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
         if _PLACEHOLDER.fullmatch(match.group("secret")):
             continue
         spans.append(SecretSpan(match.start("secret"), match.end("secret"), "password"))
-    for begin in _PRIVATE_KEY_BEGIN.finditer(text):
+    # every match opens with "-----BEGIN ": a text without it is not scanned
+    for begin in _PRIVATE_KEY_BEGIN.finditer(text) if "-----BEGIN " in text else ():
         end = _PRIVATE_KEY_END.search(text, begin.end())
         stop = end.end() if end else min(len(text), begin.end() + 4000)
         spans.append(SecretSpan(begin.start(), stop, "private_key"))
@@ -1076,6 +1084,8 @@ def find_secrets(text: str, lower: str | None = None) -> list[SecretSpan]:
 
 
 def _merge(spans: list[SecretSpan]) -> list[SecretSpan]:
+    if len(spans) < 2:
+        return spans  # nothing to sort or to merge (most texts hold no secret)
     merged: list[SecretSpan] = []
     for span in sorted(spans, key=lambda s: (s.start, -s.end)):
         if merged and span.start < merged[-1].end:

@@ -806,3 +806,46 @@ def test_announced_secrets_with_checks_made_late_is_the_plain_definition(pieces,
     text = "".join(piece + rng.choice([" ", "", " ", ": ", "\n"]) for piece in pieces)
     for word in _SECRET_WORD.finditer(text):
         assert _announced_secrets(text, word) == _plain_announced_secrets(text, word), text
+
+
+@given(st.text(alphabet="ab_$:/ -\t'\"P", max_size=12), st.lists(st.text("ab_$:/ -", max_size=3)))
+@settings(max_examples=2000, deadline=None)
+def test_holds_any_is_any(text: str, literals: list[str]):
+    from classifier.signals import _holds_any
+
+    assert _holds_any(text, tuple(literals)) == any(literal in text for literal in literals)
+
+
+def _plain_merge(spans: list) -> list:
+    from classifier.signals import SecretSpan
+
+    merged: list = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = SecretSpan(last.start, max(last.end, span.end), last.kind)
+        else:
+            merged.append(span)
+    return merged
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 20), st.integers(1, 8), st.sampled_from("abc")), max_size=5)
+)
+@settings(max_examples=2000, deadline=None)
+def test_merge_of_few_spans_is_the_plain_merge(raw_spans):
+    """_merge returns a list of fewer than two spans as it is: what sorting and merging give."""
+    from classifier.signals import SecretSpan, _merge
+
+    spans = [SecretSpan(start, start + length, kind) for start, length, kind in raw_spans]
+    assert _merge(list(spans)) == _plain_merge(spans)
+
+
+def test_private_key_scan_is_skipped_only_without_its_opening():
+    from classifier.signals import _PRIVATE_KEY_BEGIN
+
+    for kind in ("", "RSA ", "OPENSSH ", "EC ", "ENCRYPTED ", "PGP "):
+        for block in ("", " BLOCK"):
+            text = f"x-----BEGIN {kind}PRIVATE KEY{block}-----y"
+            assert "-----BEGIN " in _PRIVATE_KEY_BEGIN.search(text).group(0)
+            assert find_secrets(text)
