@@ -1169,7 +1169,7 @@ def count_added_sentences(text: str, lower: str | None = None) -> int:
     after = _ADDED_AFTER.fast if pattern is _ADDED_SENTENCE.fast else _ADDED_AFTER.slow
     first = pattern.match(target)  # at the text's start: no newline before it
     position = 0 if first is None else first.end()
-    return (first is not None) + sum(1 for _ in after.finditer(target, position))
+    return (first is not None) + len(after.findall(target, position))  # no groups: one a match
 
 
 # ---------------------------------------------------------------- all signals of a ticket
@@ -1229,6 +1229,7 @@ def detect_signals(ticket: CleanTicket) -> Signals:
     Analyzer finds them before redacting), not from here."""
     own = f"{ticket.subject}\n{ticket.own}"
     full_lower, own_lower, own_only_lower = ticket.full.lower(), own.lower(), ticket.own.lower()
+    paragraphs = ticket.own.split("\n\n")
     return Signals(
         domains=find_domains(ticket.full, full_lower),
         named_host=names_host(ticket.full),
@@ -1238,8 +1239,8 @@ def detect_signals(ticket: CleanTicket) -> Signals:
         connection_cues=count_connection_cues(own, own_lower),
         generic_subject=subject_is_generic(ticket.subject),
         second_issue_cues=count_second_issue_cues(ticket.own, own_only_lower),
-        paragraphs=sum(1 for part in ticket.own.split("\n\n") if len(part.split()) >= 4),
+        paragraphs=sum(1 for part in paragraphs if len(part.split()) >= 4),
         questions=ticket.own.count("?"),
-        question_paragraphs=sum(1 for part in ticket.own.split("\n\n") if "?" in part),
+        question_paragraphs=sum(1 for part in paragraphs if "?" in part),
         added_sentences=count_added_sentences(ticket.own, own_only_lower),
     )
