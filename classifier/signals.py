@@ -977,6 +977,11 @@ _MESSAGE_WORDS = re.compile(
 )
 
 
+def _secret_context(before: str, cue: re.Match[str]) -> bool:
+    """A password word before a follow-up cue or in it."""
+    return bool(_SECRET_CONTEXT.search(before) or _SECRET_CONTEXT.search(cue.group(0)))
+
+
 def _follow_up_secret(text: str, cue: re.Match[str]) -> SecretSpan | None:
     """The secret right after a follow-up cue, when the shape or the context says it is one."""
     rest = text[cue.end() : cue.end() + _WINDOW]
@@ -993,13 +998,20 @@ def _follow_up_secret(text: str, cue: re.Match[str]) -> SecretSpan | None:
             start = cue.end() + phrase.start("v")
             return SecretSpan(start, start + len(phrase.group("v")), "code")
         return None
-    context = _SECRET_CONTEXT.search(before) or _SECRET_CONTEXT.search(cue.group(0))
-    if cue.group("its") and context:
+    # A password word in the context is asked for last in each test below (the tests have no
+    # side effects): _SECRET_CONTEXT, tried at every position of 200 characters, is most of the
+    # time spent here, and most cues are turned down before it ("het is niet ...").
+    if cue.group("its"):
         phrase = _QUOTED_PHRASE.match(rest)
         if phrase and phrase.start("v") <= 3 and not _MESSAGE_WORDS.search(phrase.group("v")):
             value = phrase.group("v")
             words = value.lower().split()
-            if len(words) <= 5 and words[0] not in _STOP_VALUE and not _SECRET_WORD.search(value):
+            if (
+                len(words) <= 5
+                and words[0] not in _STOP_VALUE
+                and not _SECRET_WORD.search(value)
+                and _secret_context(before, cue)
+            ):
                 start = cue.end() + phrase.start("v")
                 return SecretSpan(start, start + len(value), "password")
     first = _CANDIDATE.match(rest)
@@ -1008,7 +1020,7 @@ def _follow_up_secret(text: str, cue: re.Match[str]) -> SecretSpan | None:
     value = first.group(0).rstrip(".,:;)")
     if _REFERENCE_SHAPE.fullmatch(value) or not _looks_like_secret(value):
         return None
-    if context or _STRONG.fullmatch(value):
+    if _STRONG.fullmatch(value) or _secret_context(before, cue):
         start = cue.end() + first.start()
         return SecretSpan(start, start + len(value), "password")
     return None

@@ -849,3 +849,57 @@ def test_private_key_scan_is_skipped_only_without_its_opening():
             text = f"x-----BEGIN {kind}PRIVATE KEY{block}-----y"
             assert "-----BEGIN " in _PRIVATE_KEY_BEGIN.search(text).group(0)
             assert find_secrets(text)
+
+
+def _plain_follow_up_secret(text: str, cue):
+    """_follow_up_secret as first written: the context looked up before the other tests."""
+    from classifier import signals as s
+
+    rest = text[cue.end() : cue.end() + s._WINDOW]
+    before = text[max(0, cue.start() - 200) : cue.start()]
+    if cue.group("code"):
+        return s._follow_up_secret(text, cue)  # this branch did not change
+    context = s._SECRET_CONTEXT.search(before) or s._SECRET_CONTEXT.search(cue.group(0))
+    if cue.group("its") and context:
+        phrase = s._QUOTED_PHRASE.match(rest)
+        if phrase and phrase.start("v") <= 3 and not s._MESSAGE_WORDS.search(phrase.group("v")):
+            value = phrase.group("v")
+            words = value.lower().split()
+            if (
+                len(words) <= 5
+                and words[0] not in s._STOP_VALUE
+                and not s._SECRET_WORD.search(value)
+            ):
+                start = cue.end() + phrase.start("v")
+                return s.SecretSpan(start, start + len(value), "password")
+    first = s._CANDIDATE.match(rest)
+    if not first:
+        return None
+    value = first.group(0).rstrip(".,:;)")
+    if s._REFERENCE_SHAPE.fullmatch(value) or not s._looks_like_secret(value):
+        return None
+    if context or s._STRONG.fullmatch(value):
+        start = cue.end() + first.start()
+        return s.SecretSpan(start, start + len(value), "password")
+    return None
+
+
+_FOLLOW_UP_PIECES = [
+    *"het is|'t is|it's|c'est|voilà|de juiste is|changed to|veranderd naar|gereset naar|code|"
+    "wachtwoord|pw|ww|login|vergeten|forgot|password|mot de passe|niet|fout|error|werkt|"
+    "'|\"|«|»|: |, |. |\n|\n\n".split("|"),
+    *"Kaasboer!77|Turnen4ever!|Printemps2024|zonnebloem|'mijn hond Bruno'|\"kaas en wijn\"|"
+    "'het wachtwoord'|KL-20481|#INC0048812|info@x.be|Velo2026|abcdefgh|12345678".split("|"),
+]
+
+
+@given(st.lists(st.sampled_from(_FOLLOW_UP_PIECES), min_size=1, max_size=14), st.randoms())
+@settings(max_examples=2000, deadline=None)
+def test_follow_up_secret_with_context_asked_last_is_the_plain_definition(pieces, rng):
+    """_follow_up_secret looks for a password word near the cue only when the other tests let
+    the value through: the same span (or none) as looking first."""
+    from classifier.signals import _FOLLOW_UP, _follow_up_secret
+
+    text = "".join(piece + rng.choice([" ", "", " ", ": ", "\n"]) for piece in pieces)
+    for cue in _FOLLOW_UP.finditer(text):
+        assert _follow_up_secret(text, cue) == _plain_follow_up_secret(text, cue), text
