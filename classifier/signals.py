@@ -487,9 +487,12 @@ _WORDISH = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 def subject_is_generic(subject: str) -> bool:
     """True when the subject names no problem: empty, a reply prefix or only generic words."""
-    text = GENERIC_PREFIX.sub("", subject or "")
-    words = [w.lower() for w in _WORDISH.findall(text)]
-    return not words or all(w in _GENERIC_WORDS for w in words)
+    subject = subject or ""
+    # GENERIC_PREFIX opens with ^ (no MULTILINE) and matches no empty string: its one match, if
+    # any, is at the start, and sub() would cut just that
+    prefix = GENERIC_PREFIX.match(subject)
+    words = _WORDISH.findall(subject[prefix.end() :] if prefix else subject)
+    return not words or all(w.lower() in _GENERIC_WORDS for w in words)  # lowered up to a no
 
 
 # ---------------------------------------------------------------- secrets
@@ -1251,7 +1254,8 @@ def detect_signals(ticket: CleanTicket) -> Signals:
         connection_cues=count_connection_cues(own, own_lower),
         generic_subject=subject_is_generic(ticket.subject),
         second_issue_cues=count_second_issue_cues(ticket.own, own_only_lower),
-        paragraphs=sum(1 for part in paragraphs if len(part.split()) >= 4),
+        # 4 words or more: split(None, 3) makes a 4th piece only for a 4th word
+        paragraphs=sum(1 for part in paragraphs if len(part.split(None, 3)) >= 4),
         questions=ticket.own.count("?"),
         question_paragraphs=sum(1 for part in paragraphs if "?" in part),
         added_sentences=count_added_sentences(ticket.own, own_only_lower),

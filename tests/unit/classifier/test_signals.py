@@ -903,3 +903,29 @@ def test_follow_up_secret_with_context_asked_last_is_the_plain_definition(pieces
     text = "".join(piece + rng.choice([" ", "", " ", ": ", "\n"]) for piece in pieces)
     for cue in _FOLLOW_UP.finditer(text):
         assert _follow_up_secret(text, cue) == _plain_follow_up_secret(text, cue), text
+
+
+@given(st.text(alphabet=[*"ab \n\t\xa0\u2003.-", "\u200b"], max_size=16))
+@settings(max_examples=2000, deadline=None)
+def test_paragraphs_of_four_words_counted_without_splitting_them_whole(part: str):
+    """detect_signals counts a paragraph of 4 words or more with split(None, 3)."""
+    assert (len(part.split(None, 3)) >= 4) == (len(part.split()) >= 4)
+    ticket = clean_ticket("", f"{part}\n\nx\n\n{part} {part}", 8000)
+    plain = sum(1 for p in ticket.own.split("\n\n") if len(p.split()) >= 4)
+    assert detect_signals(ticket).paragraphs == plain
+
+
+_SUBJECT_PIECES = [
+    *"Re: |RE : |Fw:|fwd [2]: |TR: |AW: |  |help|vraag|Site|plat|the|İ|Σ|ǅ|-|1|".split("|")
+]
+
+
+@given(st.lists(st.sampled_from(_SUBJECT_PIECES), max_size=6).map("".join))
+@settings(max_examples=2000, deadline=None)
+def test_generic_subject_with_the_prefix_cut_by_match_is_the_plain_definition(subject: str):
+    from classifier.signals import _GENERIC_WORDS, _WORDISH
+    from classifier.text import GENERIC_PREFIX
+
+    words = [w.lower() for w in _WORDISH.findall(GENERIC_PREFIX.sub("", subject))]
+    plain = not words or all(w in _GENERIC_WORDS for w in words)
+    assert subject_is_generic(subject) == plain
