@@ -708,7 +708,7 @@ _SHAPE_CHARACTERS = [*"aZé1٣²-._'/!#@ ", "ǅ", "Ⅰ", "①", "😀", "\u0301"
 
 
 @given(st.text(alphabet=st.sampled_from(_SHAPE_CHARACTERS), max_size=10) | st.text(max_size=10))
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 def test_secret_shape_shortcut_is_the_plain_definition(value: str):
     """_shaped leaves out the character scans for values of letters only or digits only: the
     same answer as the plain definition on any value."""
@@ -797,7 +797,7 @@ _ANNOUNCED_PIECES = [
 
 
 @given(st.lists(st.sampled_from(_ANNOUNCED_PIECES), min_size=1, max_size=14), st.randoms())
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 def test_announced_secrets_with_checks_made_late_is_the_plain_definition(pieces, rng):
     """_announced_secrets makes its costlier checks (a hash word near, a description in the
     sentence) only for candidates the other checks take: the same spans as making them all."""
@@ -809,7 +809,7 @@ def test_announced_secrets_with_checks_made_late_is_the_plain_definition(pieces,
 
 
 @given(st.text(alphabet="ab_$:/ -\t'\"P", max_size=12), st.lists(st.text("ab_$:/ -", max_size=3)))
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 def test_holds_any_is_any(text: str, literals: list[str]):
     from classifier.signals import _holds_any
 
@@ -832,7 +832,7 @@ def _plain_merge(spans: list) -> list:
 @given(
     st.lists(st.tuples(st.integers(0, 20), st.integers(1, 8), st.sampled_from("abc")), max_size=5)
 )
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 def test_merge_of_few_spans_is_the_plain_merge(raw_spans):
     """_merge returns a list of fewer than two spans as it is: what sorting and merging give."""
     from classifier.signals import SecretSpan, _merge
@@ -894,7 +894,7 @@ _FOLLOW_UP_PIECES = [
 
 
 @given(st.lists(st.sampled_from(_FOLLOW_UP_PIECES), min_size=1, max_size=14), st.randoms())
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 def test_follow_up_secret_with_context_asked_last_is_the_plain_definition(pieces, rng):
     """_follow_up_secret looks for a password word near the cue only when the other tests let
     the value through: the same span (or none) as looking first."""
@@ -906,7 +906,7 @@ def test_follow_up_secret_with_context_asked_last_is_the_plain_definition(pieces
 
 
 @given(st.text(alphabet=[*"ab \n\t\xa0\u2003.-", "\u200b"], max_size=16))
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 def test_paragraphs_of_four_words_counted_without_splitting_them_whole(part: str):
     """detect_signals counts a paragraph of 4 words or more with split(None, 3)."""
     assert (len(part.split(None, 3)) >= 4) == (len(part.split()) >= 4)
@@ -921,7 +921,7 @@ _SUBJECT_PIECES = [
 
 
 @given(st.lists(st.sampled_from(_SUBJECT_PIECES), max_size=6).map("".join))
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 def test_generic_subject_with_the_prefix_cut_by_match_is_the_plain_definition(subject: str):
     from classifier.signals import _GENERIC_WORDS, _WORDISH
     from classifier.text import GENERIC_PREFIX
