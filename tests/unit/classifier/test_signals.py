@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifier.signals import (
     REDACTED,
@@ -692,3 +695,237 @@ def test_start_scan_hands_over_to_finditer_after_many_misses():
         assert [m.span() for m in _IPV4.finditer(text)] == expected, text
         assert len(expected) >= 1
         assert len(_IPV4.starts.findall(text)) > StartScan.MAX_MISSES
+
+
+def _plain_shaped(value: str) -> bool:
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    has_symbol = any(not c.isalnum() and c not in "-._'/" for c in value)
+    return has_alpha and len(value) >= 6 and (has_digit or has_symbol)
+
+
+_SHAPE_CHARACTERS = [*"aZé1٣²-._'/!#@ ", "ǅ", "Ⅰ", "①", "😀", "\u0301"]
+
+
+@given(st.text(alphabet=st.sampled_from(_SHAPE_CHARACTERS), max_size=10) | st.text(max_size=10))
+@settings(max_examples=1000, deadline=None)
+def test_secret_shape_shortcut_is_the_plain_definition(value: str):
+    """_shaped leaves out the character scans for values of letters only or digits only: the
+    same answer as the plain definition on any value."""
+    from classifier.signals import _shaped
+
+    assert _shaped(value) == _plain_shaped(value)
+    for example in ("abcdef", "abcde1", "abcde!", "123456", "abc-de", "ǅabcd1", "a٣٣٣٣٣", "Ⅰabcde"):
+        assert _shaped(example) == _plain_shaped(example), example
+
+
+def _plain_announced_secrets(text: str, word) -> list:
+    """_announced_secrets as first written: every check made for every candidate, in order."""
+    from classifier import signals as s
+
+    if s._PUBLIC.search(text[max(0, word.start() - 12) : word.start()]):
+        return []
+    run = text[max(0, word.start() - 200) : word.start()].rsplit(None, 1)
+    if run and not text[word.start() - 1].isspace() and s._RESET_URL.search(run[-1]):
+        return []
+    backup = bool(s._BACKUP_WORD.search(word.group(0)))
+    window = text[word.end() : word.end() + (s._WINDOW * 4 if backup else s._WINDOW)]
+    stop = s._WINDOW_END.search(window)
+    if stop and not window[: stop.start()].rstrip(" \t=-").endswith(":"):
+        window = window[: stop.start() + 1]
+    pin_like = bool(s._PIN_WORD.search(word.group(0)))
+    password_word = bool(s._PASSWORD_WORD.search(word.group(0)))
+    found: list = []
+    late = None
+    if password_word:
+        phrase = s._QUOTED_PHRASE.match(window)
+        constant = phrase and re.fullmatch(r"[A-Z][A-Z0-9_]+", phrase.group("v"))
+        if phrase and not constant and not s._ERRORISH.search(phrase.group("v")):
+            value = phrase.group("v")
+            if value.lower() not in s._NOT_A_SECRET and value.lower() not in s._STOP_VALUE:
+                start = word.end() + phrase.start("v")
+                found.append(s.SecretSpan(start, start + len(value), "password"))
+        linked = s._LINKED_WORD.match(window)
+        if linked and not found and s._plain_word_secret(window, linked):
+            start = word.end() + linked.start("v")
+            span = s.SecretSpan(start, start + len(linked.group("v")), "password")
+            if s._PARENTHESIS.fullmatch(linked.group("pre")):
+                found.append(span)
+            else:
+                late = span
+        digits = s._LINKED_DIGITS.match(window)
+        if digits and not found and not s._PHONE.match(window, digits.start("v")):
+            start = word.end() + digits.start("v")
+            found.append(s.SecretSpan(start, start + len(digits.group("v")), "password"))
+    near = text[max(0, word.start() - 40) : word.end() + s._WINDOW]
+    hash_context = bool(s._HASH_WORD.search(near))
+    for candidate in s._CANDIDATE.finditer(window):
+        value = candidate.group(0).rstrip(".,:;)")
+        if hash_context and s._HEX_HASH.fullmatch(value):
+            continue
+        start = word.end() + candidate.start()
+        phone = s._PHONE.match(text, start) if pin_like else None
+        if phone and phone.end() > start + len(value):
+            continue
+        sentence = s._SENTENCE_START.split(window[: candidate.start()])[-1]
+        if not pin_like and s._DESCRIPTION.search(sentence):
+            continue
+        quoted_password = password_word and s._quoted_word(window, candidate)
+        code_group = backup and s._CODE_GROUP.fullmatch(value)
+        capitals = password_word and s._CAPITALISED_PARTS.fullmatch(value.rstrip("!?"))
+        if capitals and value.lower().rstrip("!?") in s._PRODUCT_NAMES:
+            capitals = None
+        if (
+            s._looks_like_secret(value, allow_digits=pin_like)
+            or quoted_password
+            or code_group
+            or capitals
+        ):
+            found.append(s.SecretSpan(start, start + len(value), "password"))
+            if len(found) >= (12 if backup else 3):
+                break
+    return found or ([late] if late else [])
+
+
+_ANNOUNCED_PIECES = [
+    *"wachtwoord|mot de passe|password|pincode|backup codes|md5|sha256|hash|bevat|contains|"
+    "at least|a|met een|avec une|heeft|is|:|het|een|teken|en|. |! |\n|\n\n|'|\"|«|»|(|)".split("|"),
+    *"Kaasboer!77|Hondje2023#|4417|19071984|0478 12 34 56|+32 478 12 34 56|ab12cd34|x9y8z7w6|"
+    "d41d8cd98f00b204e9800998ecf8427e|da39a3ee5e6b4b0d3255bfef95601890afd80709|Tractor_Rood|"
+    "DeGoudenLeeuw|PhpMyAdmin|KeePassXC|zonnebloem|€-teken|Geheim#12!|Vla@i2024".split("|"),
+]
+
+
+@given(st.lists(st.sampled_from(_ANNOUNCED_PIECES), min_size=1, max_size=14), st.randoms())
+@settings(max_examples=1500, deadline=None)
+def test_announced_secrets_with_checks_made_late_is_the_plain_definition(pieces, rng):
+    """_announced_secrets makes its costlier checks (a hash word near, a description in the
+    sentence) only for candidates the other checks take: the same spans as making them all."""
+    from classifier.signals import _SECRET_WORD, _announced_secrets
+
+    text = "".join(piece + rng.choice([" ", "", " ", ": ", "\n"]) for piece in pieces)
+    for word in _SECRET_WORD.finditer(text):
+        assert _announced_secrets(text, word) == _plain_announced_secrets(text, word), text
+
+
+@given(st.text(alphabet="ab_$:/ -\t'\"P", max_size=12), st.lists(st.text("ab_$:/ -", max_size=3)))
+@settings(max_examples=500, deadline=None)
+def test_holds_any_is_any(text: str, literals: list[str]):
+    from classifier.signals import _holds_any
+
+    assert _holds_any(text, tuple(literals)) == any(literal in text for literal in literals)
+
+
+def _plain_merge(spans: list) -> list:
+    from classifier.signals import SecretSpan
+
+    merged: list = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = SecretSpan(last.start, max(last.end, span.end), last.kind)
+        else:
+            merged.append(span)
+    return merged
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 20), st.integers(1, 8), st.sampled_from("abc")), max_size=5)
+)
+@settings(max_examples=500, deadline=None)
+def test_merge_of_few_spans_is_the_plain_merge(raw_spans):
+    """_merge returns a list of fewer than two spans as it is: what sorting and merging give."""
+    from classifier.signals import SecretSpan, _merge
+
+    spans = [SecretSpan(start, start + length, kind) for start, length, kind in raw_spans]
+    assert _merge(list(spans)) == _plain_merge(spans)
+
+
+def test_private_key_scan_is_skipped_only_without_its_opening():
+    from classifier.signals import _PRIVATE_KEY_BEGIN
+
+    for kind in ("", "RSA ", "OPENSSH ", "EC ", "ENCRYPTED ", "PGP "):
+        for block in ("", " BLOCK"):
+            text = f"x-----BEGIN {kind}PRIVATE KEY{block}-----y"
+            assert "-----BEGIN " in _PRIVATE_KEY_BEGIN.search(text).group(0)
+            assert find_secrets(text)
+
+
+def _plain_follow_up_secret(text: str, cue):
+    """_follow_up_secret as first written: the context looked up before the other tests."""
+    from classifier import signals as s
+
+    rest = text[cue.end() : cue.end() + s._WINDOW]
+    before = text[max(0, cue.start() - 200) : cue.start()]
+    if cue.group("code"):
+        return s._follow_up_secret(text, cue)  # this branch did not change
+    context = s._SECRET_CONTEXT.search(before) or s._SECRET_CONTEXT.search(cue.group(0))
+    if cue.group("its") and context:
+        phrase = s._QUOTED_PHRASE.match(rest)
+        if phrase and phrase.start("v") <= 3 and not s._MESSAGE_WORDS.search(phrase.group("v")):
+            value = phrase.group("v")
+            words = value.lower().split()
+            if (
+                len(words) <= 5
+                and words[0] not in s._STOP_VALUE
+                and not s._SECRET_WORD.search(value)
+            ):
+                start = cue.end() + phrase.start("v")
+                return s.SecretSpan(start, start + len(value), "password")
+    first = s._CANDIDATE.match(rest)
+    if not first:
+        return None
+    value = first.group(0).rstrip(".,:;)")
+    if s._REFERENCE_SHAPE.fullmatch(value) or not s._looks_like_secret(value):
+        return None
+    if context or s._STRONG.fullmatch(value):
+        start = cue.end() + first.start()
+        return s.SecretSpan(start, start + len(value), "password")
+    return None
+
+
+_FOLLOW_UP_PIECES = [
+    *"het is|'t is|it's|c'est|voilà|de juiste is|changed to|veranderd naar|gereset naar|code|"
+    "wachtwoord|pw|ww|login|vergeten|forgot|password|mot de passe|niet|fout|error|werkt|"
+    "'|\"|«|»|: |, |. |\n|\n\n".split("|"),
+    *"Kaasboer!77|Turnen4ever!|Printemps2024|zonnebloem|'mijn hond Bruno'|\"kaas en wijn\"|"
+    "'het wachtwoord'|KL-20481|#INC0048812|info@x.be|Velo2026|abcdefgh|12345678".split("|"),
+]
+
+
+@given(st.lists(st.sampled_from(_FOLLOW_UP_PIECES), min_size=1, max_size=14), st.randoms())
+@settings(max_examples=1500, deadline=None)
+def test_follow_up_secret_with_context_asked_last_is_the_plain_definition(pieces, rng):
+    """_follow_up_secret looks for a password word near the cue only when the other tests let
+    the value through: the same span (or none) as looking first."""
+    from classifier.signals import _FOLLOW_UP, _follow_up_secret
+
+    text = "".join(piece + rng.choice([" ", "", " ", ": ", "\n"]) for piece in pieces)
+    for cue in _FOLLOW_UP.finditer(text):
+        assert _follow_up_secret(text, cue) == _plain_follow_up_secret(text, cue), text
+
+
+@given(st.text(alphabet=[*"ab \n\t\xa0\u2003.-", "\u200b"], max_size=16))
+@settings(max_examples=1000, deadline=None)
+def test_paragraphs_of_four_words_counted_without_splitting_them_whole(part: str):
+    """detect_signals counts a paragraph of 4 words or more with split(None, 3)."""
+    assert (len(part.split(None, 3)) >= 4) == (len(part.split()) >= 4)
+    ticket = clean_ticket("", f"{part}\n\nx\n\n{part} {part}", 8000)
+    plain = sum(1 for p in ticket.own.split("\n\n") if len(p.split()) >= 4)
+    assert detect_signals(ticket).paragraphs == plain
+
+
+_SUBJECT_PIECES = [
+    *"Re: |RE : |Fw:|fwd [2]: |TR: |AW: |  |help|vraag|Site|plat|the|İ|Σ|ǅ|-|1|".split("|")
+]
+
+
+@given(st.lists(st.sampled_from(_SUBJECT_PIECES), max_size=6).map("".join))
+@settings(max_examples=1000, deadline=None)
+def test_generic_subject_with_the_prefix_cut_by_match_is_the_plain_definition(subject: str):
+    from classifier.signals import _GENERIC_WORDS, _WORDISH
+    from classifier.text import GENERIC_PREFIX
+
+    words = [w.lower() for w in _WORDISH.findall(GENERIC_PREFIX.sub("", subject))]
+    plain = not words or all(w in _GENERIC_WORDS for w in words)
+    assert subject_is_generic(subject) == plain
