@@ -28,7 +28,7 @@ from classifier.schemas import (
     Prediction,
     Ticket,
 )
-from classifier.vectorize import Csr, FeatureUnion
+from classifier.vectorize import SMALL_BATCH, Csr, FeatureUnion
 
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
@@ -54,6 +54,8 @@ RECORDED_LIBRARIES = ("scikit-learn", *PINNED_LIBRARIES)
 BINARY_HEADS = ("multi_issue", "error_given", "steps_given", "ip_needed", "subject_ok")
 # The heads that read the ticket's feature matrix (subject_ok reads the subject's).
 X_HEADS = ("category", "priority", "multi_issue", "error_given", "steps_given", "ip_needed")
+# The heads whose weightiest terms explain a prediction (its category, its priority).
+EXPLAINED_HEADS = ("category", "priority")
 
 
 class ModelLoadError(RuntimeError):
@@ -356,6 +358,7 @@ class TicketClassifier:
             )
             for head, coef in fitted.coefficients.items()
         }
+        self.term_table = term_table(self.term_weights)
 
     @property
     def version(self) -> str:
@@ -456,8 +459,9 @@ class TicketClassifier:
         raw = self.probabilities(analyses)
         rows = self._rows(raw)
         decoded = [self._decode(p) for p in rows]
-        top_terms = self._top_terms("category", [d[0] for d in decoded], raw["_x"])
-        priority_terms = self._top_terms("priority", [d[1] for d in decoded], raw["_x"])
+        top_terms, priority_terms = self._explained_terms(
+            [d[0] for d in decoded], [d[1] for d in decoded], raw["_x"]
+        )
         return [
             self._prediction(*values)
             for values in zip(
@@ -651,11 +655,8 @@ class TicketClassifier:
         """Per row of x, the features that weighed most for the row's label: those with the
         (at most) k largest positive products value x weight, largest first.
 
-        The products are formed for the whole batch at once, and each row's k + 1 largest are
-        found by a partition instead of an argsort of all its products (which was most of the
-        time a prediction spent here). Equal positive products among those make the choice or
-        the order ambiguous: the row then takes the argsort's answer, as before (quicksort puts
-        ties in an order of its own)."""
+        The products are formed for the whole batch at once; each row's terms are chosen by
+        _largest_positive."""
         coef, label_rows = self.term_weights.get(head, (None, {}))
         if coef is None:
             return [[] for _ in labels]
@@ -671,28 +672,101 @@ class TicketClassifier:
             if label not in label_rows:
                 found.append([])
                 continue
-            row_products = products[start:end]
-            if end - start > k:
-                largest = np.argpartition(row_products, end - start - k - 1)[-k - 1 :]
-                values = row_products[largest].tolist()
-                top = sorted(zip(values, largest.tolist(), strict=True), reverse=True)
-            else:  # all of the row's products (in the order of np.arange, as before)
-                values = row_products.tolist()
-                top = sorted(zip(values, range(end - start), strict=True), reverse=True)
-            chosen = [i for value, i in top[:k] if value > 0]
-            positive = [value for value in values if value > 0]
-            if len(set(positive)) < len(positive):  # ties
-                order = np.argsort(-row_products)[:k].tolist()
-                chosen = [i for i in order if row_products[i] > 0]
-            terms = []
-            for i in chosen:
-                column = indices.item(start + i)
-                term = readable.get(column)
-                if term is None:
-                    term = readable[column] = _readable(names[column])
-                terms.append(term)
-            found.append(terms)
+            chosen = _largest_positive(products[start:end], k)
+            found.append(_terms(chosen, start, indices, names, readable))
         return found
+
+    def _explained_terms(
+        self, categories: Sequence[str], priorities: Sequence[str], x: Any, k: int = 5
+    ) -> tuple[list[list[str]], list[list[str]]]:
+        """_top_terms of the category head for `categories` and of the priority head for
+        `priorities`, one label of each per row of x.
+
+        A few rows (one ticket, a micro-batch) gather their weights for both heads at once
+        from the side-by-side table (term_table): the same float32 weights times the same data
+        (numpy multiplies them as float64 either way), so the same products, and the same
+        choice of terms from them. A larger batch gathers per head, as _top_terms."""
+        n_rows = len(x.indptr) - 1
+        if self.term_table is None or n_rows > SMALL_BATCH:
+            return self._top_terms("category", categories, x, k), self._top_terms(
+                "priority", priorities, x, k
+            )
+        table, columns = self.term_table
+        weights = table.take(x.indices, axis=0)  # (entries, labels)
+        data = x.data
+        names, indices, indptr = self.fitted.feature_names, x.indices, x.indptr.tolist()
+        readable: dict[int, str] = self.__dict__.setdefault("_readable_terms", {})
+        found: tuple[list[list[str]], list[list[str]]] = ([], [])
+        for head, labels, terms in zip(
+            EXPLAINED_HEADS, (categories, priorities), found, strict=True
+        ):
+            label_columns = columns[head]
+            for row, label in enumerate(labels):
+                column = label_columns.get(label)
+                if column is None:
+                    terms.append([])
+                    continue
+                start, end = indptr[row], indptr[row + 1]
+                chosen = _largest_positive(data[start:end] * weights[start:end, column], k)
+                terms.append(_terms(chosen, start, indices, names, readable))
+        return found
+
+
+def term_table(
+    term_weights: dict[str, tuple[np.ndarray, dict[str, int]]],
+) -> tuple[np.ndarray, dict[str, dict[str, int]]] | None:
+    """The explained heads' weights side by side, one row per feature (n_features, labels), and
+    each head's label -> column in it; None without both heads' weights of one shape and type.
+    For a few tickets one gather then reads a term's weights for every label of both heads
+    (from one cache line, where the two heads' own rows lie far apart)."""
+    if not all(head in term_weights for head in EXPLAINED_HEADS):
+        return None
+    blocks = [term_weights[head][0] for head in EXPLAINED_HEADS]
+    if blocks[0].shape[1] != blocks[1].shape[1] or blocks[0].dtype != blocks[1].dtype:
+        return None
+    offset, columns = 0, {}
+    for head, block in zip(EXPLAINED_HEADS, blocks, strict=True):
+        columns[head] = {label: offset + i for label, i in term_weights[head][1].items()}
+        offset += block.shape[0]
+    return np.ascontiguousarray(np.vstack(blocks).T), columns
+
+
+def _largest_positive(products: np.ndarray, k: int) -> list[int]:
+    """The positions of the (at most) k largest positive products, largest first.
+
+    The row's k + 1 largest are found by a partition instead of an argsort of all its products
+    (which was most of the time a prediction spent here). Equal positive products among those
+    make the choice or the order ambiguous: the row then takes the argsort's answer, as before
+    (quicksort puts ties in an order of its own)."""
+    n = len(products)
+    if n > k:
+        largest = np.argpartition(products, n - k - 1)[-k - 1 :]
+        values = products[largest].tolist()
+        top = sorted(zip(values, largest.tolist(), strict=True), reverse=True)
+    else:  # all of the row's products (in the order of np.arange, as before)
+        values = products.tolist()
+        top = sorted(zip(values, range(n), strict=True), reverse=True)
+    chosen = [i for value, i in top[:k] if value > 0]
+    positive = [value for value in values if value > 0]
+    if len(set(positive)) < len(positive):  # ties
+        order = np.argsort(-products)[:k].tolist()
+        chosen = [i for i in order if products[i] > 0]
+    return chosen
+
+
+def _terms(
+    chosen: list[int], start: int, indices: np.ndarray, names: np.ndarray, readable: dict
+) -> list[str]:
+    """The readable names of a row's chosen entries (positions from the row's `start`), each
+    column's name made when first shown (tickets share their terms)."""
+    terms = []
+    for i in chosen:
+        column = indices.item(start + i)
+        term = readable.get(column)
+        if term is None:
+            term = readable[column] = _readable(names[column])
+        terms.append(term)
+    return terms
 
 
 def ordered_columns(
