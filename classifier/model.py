@@ -269,9 +269,18 @@ class CategoryPriorityHeads:
         uniform = np.full_like(pair, 1.0 / self.n)
         return np.divide(pair, total, out=uniform, where=total != 0)
 
-    def topics(self, pair: np.ndarray, weight: float) -> np.ndarray:
-        """topic_features of the pair's probabilities in the guide's order."""
-        ordered = pair.reshape(len(pair), 2 * self.n)[:, self.order]
+    def ordered(self, pair: np.ndarray) -> np.ndarray:
+        """(rows, 2 * labels): the pair's probabilities in the guide's order, categories then
+        priorities (the columns ordered_columns picks of each head's)."""
+        return pair.reshape(len(pair), 2 * self.n)[:, self.order]
+
+    def topics(
+        self, pair: np.ndarray, weight: float, ordered: np.ndarray | None = None
+    ) -> np.ndarray:
+        """topic_features of the pair's probabilities in the guide's order (`ordered`: those
+        of self.ordered(pair), when already made)."""
+        if ordered is None:
+            ordered = self.ordered(pair)
         both = ordered.reshape(len(pair), 2, self.n)
         entropies = -(both * np.log(both + 1e-9)).sum(axis=2)
         runner_up = np.sort(ordered[:, : self.n], axis=1)[:, -2:-1]
@@ -322,8 +331,12 @@ class StackedHeads:
 
     def products(self, x: Any) -> dict[str, np.ndarray]:
         """x @ weights of every head."""
-        out = x.dot(self.weights) if isinstance(x, Csr) else np.asarray(x @ self.weights)
+        out = self.products_matrix(x)
         return {name: out[:, columns] for name, columns in self.columns.items()}
+
+    def products_matrix(self, x: Any) -> np.ndarray:
+        """x @ weights: every head's columns side by side (`columns` says where)."""
+        return x.dot(self.weights) if isinstance(x, Csr) else np.asarray(x @ self.weights)
 
 
 class TicketClassifier:
@@ -346,6 +359,16 @@ class TicketClassifier:
         self.topic_weights = self.heads["multi_issue"].weights[n_features:]
         self.binary = BinaryHeads([self.heads[name] for name in BINARY_HEADS])
         self.pair = CategoryPriorityHeads(self.heads["category"], self.heads["priority"])
+        # probabilities reads the stacked products by position: X_HEADS' order, the category
+        # and priority heads' columns first, then one column per binary head
+        widths = [self.pair.n, self.pair.n] + [1] * (len(X_HEADS) - 2)
+        ends = np.cumsum(widths).tolist()
+        if (
+            X_HEADS[:2] != EXPLAINED_HEADS
+            or X_HEADS[2:] != BINARY_HEADS[:-1]
+            or [self.stacked.columns[name].stop for name in X_HEADS] != ends
+        ):
+            raise ValueError("the stacked heads' columns are not in X_HEADS' order")
         # explanation weights per head: the coefficients in C order (one flat gather reads the
         # weights of a whole batch) and each label's row in them
         self.term_weights = {
@@ -471,18 +494,20 @@ class TicketClassifier:
 
     def _rows(self, raw: dict[str, Any]) -> list[TicketProbabilities]:
         """Each ticket's probabilities as Python floats, categories and priorities in the
-        guide's order, with their ranking (argsort over the batch at once)."""
-        p_cat = ordered_columns(raw["category"], self.heads["category"].classes, CATEGORIES)
-        p_pri = ordered_columns(raw["priority"], self.heads["priority"].classes, PRIORITIES)
-        columns = zip(
-            p_cat.tolist(),
-            p_pri.tolist(),
-            np.argsort(-p_cat, axis=1)[:, :3].tolist(),
-            np.argsort(-p_pri, axis=1)[:, :3].tolist(),
-            *(raw[name].tolist() for name in BINARY_HEADS),
-            strict=True,
-        )
-        return [TicketProbabilities(*values) for values in columns]
+        guide's order, with their ranking (argsort over the batch at once).
+
+        The two heads' guide-ordered probabilities come side by side (probabilities' "_ordered":
+        the values ordered_columns picks) and are ranked in one argsort of their (rows, 2,
+        labels) view: each row of each head is sorted on its own, as the two argsorts did."""
+        n = self.pair.n
+        ordered = raw["_ordered"]
+        ranks = np.argsort(-ordered.reshape(len(ordered), 2, n), axis=2)[:, :, :3].tolist()
+        return [
+            TicketProbabilities(p[:n], p[n:], rank[0], rank[1], *positives)
+            for p, rank, positives in zip(
+                ordered.tolist(), ranks, raw["_binary"].tolist(), strict=True
+            )
+        ]
 
     def probabilities(self, analyses: Sequence[Analysis]) -> dict[str, Any]:
         """Every head's probabilities for analysed tickets (also used by evaluation)."""
@@ -490,33 +515,32 @@ class TicketClassifier:
         # the matrices as their arrays (Csr): the products run scipy's kernel on them directly
         x = self.featurizer.transform_arrays([a.record(fitted.use_signals) for a in analyses])
         xs = self.subject_featurizer.transform_arrays([subject_record(a) for a in analyses])
-        heads = self.heads
-        products = self.stacked.products(x)
-        pair = self.pair.probabilities(
-            np.concatenate([products["category"], products["priority"]], axis=1)
-        )
-        p_category, p_priority = pair[:, 0], pair[:, 1]
-        multi = products["multi_issue"]
+        # the heads' decision values side by side, in X_HEADS' order: category and priority,
+        # then the multi-issue head's and the other binary heads' (columns checked in __init__)
+        products = self.stacked.products_matrix(x)
+        pair = self.pair.probabilities(products[:, : 2 * self.pair.n])
+        ordered = self.pair.ordered(pair)
+        multi = products[:, 2 * self.pair.n : 2 * self.pair.n + 1]
         if fitted.multi_topic_weight:
-            topics = self.pair.topics(pair, fitted.multi_topic_weight)
+            topics = self.pair.topics(pair, fitted.multi_topic_weight, ordered)
             multi = add_in_order(multi, topics, self.topic_weights)
         # the binary heads' decision values side by side, in BINARY_HEADS' order
         binary = self.binary.positives(
             np.concatenate(
                 [
                     multi,
-                    products["error_given"],
-                    products["steps_given"],
-                    products["ip_needed"],
-                    xs.dot(heads["subject_ok"].weights),
+                    products[:, 2 * self.pair.n + 1 :],
+                    xs.dot(self.heads["subject_ok"].weights),
                 ],
                 axis=1,
             )
         )
         return {
             "_x": x,
-            "category": p_category,
-            "priority": p_priority,
+            "_ordered": ordered,
+            "_binary": binary,
+            "category": pair[:, 0],
+            "priority": pair[:, 1],
             **{name: binary[:, i] for i, name in enumerate(BINARY_HEADS)},
         }
 
