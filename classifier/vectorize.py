@@ -26,6 +26,7 @@ from scipy.sparse import _sparsetools
 
 # Up to this many rows (the service's micro-batches), per-row Python beats numpy calls.
 SMALL_BATCH = 16
+INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Csr:
             and other.dtype == np.float64
             and self.indices.dtype == np.int32
             and len(self.indptr) > 1
-            and self.indptr[-1] <= np.iinfo(np.int32).max
+            and self.indptr[-1] <= INT32_MAX
         ):
             return np.asarray(self.to_scipy() @ other)
         # int32 row pointers as scipy makes them (it takes the narrowest type for both)
@@ -194,8 +195,9 @@ class Tfidf:
         if x.n_rows == 1:
             # one row (a ticket alone): its norm without the row bookkeeping. The running sum
             # of its squares adds them one after another from zero, as bincount does: the
-            # same float; sqrt and division are exactly rounded wherever they run.
-            norm = float(np.sqrt(np.cumsum(data**2)[-1])) if len(data) else 0.0
+            # same float; sqrt and division are exactly rounded wherever they run. (The sum
+            # is np.cumsum's ufunc without its Python wrapper, ~3 us a call.)
+            norm = float(np.sqrt(np.add.accumulate(data**2)[-1])) if len(data) else 0.0
             data /= norm if norm != 0 else 1.0
             return Csr(data, x.indices, x.indptr, x.n_cols)
         lengths = x.row_lengths()
