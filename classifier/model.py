@@ -268,7 +268,8 @@ class CategoryPriorityHeads:
         pair = calibrated.reshape(len(products), 2, self.n)
         # the ufunc reduction ndarray.sum calls, without its Python-level wrapper
         total = np.add.reduce(pair, axis=2, keepdims=True)
-        uniform = np.full_like(pair, 1.0 / self.n)
+        uniform = np.empty_like(pair)  # np.full_like's two steps, without its Python wrapper
+        uniform.fill(1.0 / self.n)
         return np.divide(pair, total, out=uniform, where=total != 0)
 
     def ordered(self, pair: np.ndarray) -> np.ndarray:
@@ -307,10 +308,11 @@ class BinaryHeads:
         self.b = np.concatenate([head.b for head in heads])
         # calibrate's first column is P(classes[1]): heads whose True is classes[0] take 1 - it
         self.flip = np.array([list(head.classes).index(True) != 1 for head in heads])
+        self.any_flip = bool(self.flip.any())
 
     def positives(self, products: np.ndarray) -> np.ndarray:
         calibrated = 1.0 / (1.0 + np.exp(self.a * (products + self.intercept) + self.b))
-        if self.flip.any():
+        if self.any_flip:
             calibrated[:, self.flip] = 1.0 - calibrated[:, self.flip]
         return calibrated
 
@@ -506,7 +508,8 @@ class TicketClassifier:
         labels) view: each row of each head is sorted on its own, as the two argsorts did."""
         n = self.pair.n
         ordered = raw["_ordered"]
-        ranks = np.argsort(-ordered.reshape(len(ordered), 2, n), axis=2)[:, :, :3].tolist()
+        # (the method np.argsort calls, without the wrapper; likewise below)
+        ranks = (-ordered.reshape(len(ordered), 2, n)).argsort(axis=2)[:, :, :3].tolist()
         return [
             TicketProbabilities(p[:n], p[n:], rank[0], rank[1], *positives)
             for p, rank, positives in zip(
@@ -637,7 +640,7 @@ class TicketClassifier:
         if urgent:
             decision["priority"] = "review"
         contains_password = bool(secrets)
-        issues = _issues_found(category, analysis, np.asarray(p_cat)) if multi_issue else None
+        issues = _issues_found(category, analysis, p.category_rank) if multi_issue else None
         return Prediction.model_validate(
             dict(
                 id=ticket.id or f"t-{uuid.uuid4().hex[:12]}",
@@ -690,7 +693,7 @@ class TicketClassifier:
         if coef is None:
             return [[] for _ in labels]
         weight_rows = np.array([label_rows.get(label, 0) for label in labels], dtype=np.intp)
-        starts = np.repeat(weight_rows * coef.shape[1], x.indptr[1:] - x.indptr[:-1])
+        starts = (weight_rows * coef.shape[1]).repeat(x.indptr[1:] - x.indptr[:-1])
         products = x.data * coef.ravel().take(starts + x.indices)
         names, indices, indptr = self.fitted.feature_names, x.indices, x.indptr.tolist()
         # each column's readable name, made when first shown (tickets share their terms)
@@ -769,7 +772,7 @@ def _largest_positive(products: np.ndarray, k: int) -> list[int]:
     (quicksort puts ties in an order of its own)."""
     n = len(products)
     if n > k:
-        largest = np.argpartition(products, n - k - 1)[-k - 1 :]
+        largest = products.argpartition(n - k - 1)[-k - 1 :]
         values = products[largest].tolist()
         top = sorted(zip(values, largest.tolist(), strict=True), reverse=True)
     else:  # all of the row's products (in the order of np.arange, as before)
@@ -778,7 +781,7 @@ def _largest_positive(products: np.ndarray, k: int) -> list[int]:
     chosen = [i for value, i in top[:k] if value > 0]
     positive = [value for value in values if value > 0]
     if len(set(positive)) < len(positive):  # ties
-        order = np.argsort(-products)[:k].tolist()
+        order = (-products).argsort()[:k].tolist()
         chosen = [i for i in order if products[i] > 0]
     return chosen
 
@@ -820,16 +823,17 @@ def _readable(name: str) -> str:
     return term
 
 
-def _issues_found(category: str, analysis: Analysis, p_category: np.ndarray) -> list[str]:
+def _issues_found(category: str, analysis: Analysis, category_rank: list[int]) -> list[str]:
     """The topics of a multi-issue ticket, most likely first: the predicted category, then the
-    categories whose rules fired, else the runner-up category."""
+    categories whose rules fired, else the runner-up category (the second of the category
+    ranking: _rows' argsort of the same probabilities, which this argsorted again)."""
     found = [category]
     for hit in analysis.hits:
         topic = hit.label.removeprefix("category:")
         if hit.label.startswith("category:") and topic not in found:
             found.append(topic)
     if len(found) == 1:
-        runner_up = CATEGORIES[int(np.argsort(-p_category)[1])]
+        runner_up = CATEGORIES[category_rank[1]]
         found.append(runner_up)
     return found
 

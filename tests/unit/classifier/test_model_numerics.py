@@ -133,3 +133,6 @@ def test_rows_rank_each_heads_guide_ordered_probabilities_as_two_argsorts(model,
     assert [r.priority_rank for r in rows] == np.argsort(-p_pri, axis=1)[:, :3].tolist()
     for i, name in enumerate(BINARY_HEADS):
         assert [getattr(r, name) for r in rows] == binary[:, i].tolist()
+    # the runner-up a multi-issue ticket names: what an argsort of its own row gave
+    for r in rows:
+        assert r.category_rank[1] == int(np.argsort(-np.asarray(r.category))[1])
