@@ -336,12 +336,7 @@ class StackedHeads:
             if heads[name].weights.shape[0] == n_features:
                 heads[name].weights = self.weights[:, self.columns[name]]  # a view, not a copy
 
-    def products(self, x: Any) -> dict[str, np.ndarray]:
-        """x @ weights of every head."""
-        out = self.products_matrix(x)
-        return {name: out[:, columns] for name, columns in self.columns.items()}
-
-    def products_matrix(self, x: Any) -> np.ndarray:
+    def products(self, x: Any) -> np.ndarray:
         """x @ weights: every head's columns side by side (`columns` says where)."""
         return x.dot(self.weights) if isinstance(x, Csr) else np.asarray(x @ self.weights)
 
@@ -525,7 +520,7 @@ class TicketClassifier:
         xs = self.subject_featurizer.transform_arrays([subject_record(a) for a in analyses])
         # the heads' decision values side by side, in X_HEADS' order: category and priority,
         # then the multi-issue head's and the other binary heads' (columns checked in __init__)
-        products = self.stacked.products_matrix(x)
+        products = self.stacked.products(x)
         pair = self.pair.probabilities(products[:, : 2 * self.pair.n])
         ordered = self.pair.ordered(pair)
         multi = products[:, 2 * self.pair.n : 2 * self.pair.n + 1]
