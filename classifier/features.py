@@ -21,6 +21,7 @@ from classifier.rules import RULES_DIR, RuleHit, RuleSet, load_rule_file, rule_s
 from classifier.schemas import Ticket
 from classifier.signals import SecretSpan, Signals, detect_signals, find_secrets, redact
 from classifier.text import (
+    GENERIC_PREFIX,
     MAX_SUBJECT_CHARS,
     RAW_FACTOR,
     CleanTicket,
@@ -371,8 +372,6 @@ def _subject_numeric(rows: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
 
 
 def subject_record(analysis: Analysis) -> dict[str, Any]:
-    from classifier.text import GENERIC_PREFIX
-
     subject = GENERIC_PREFIX.sub("", analysis.clean.subject).strip()
     return {
         "subject": subject.lower(),

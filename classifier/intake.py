@@ -7,12 +7,12 @@ routing map are data, editable without code or retraining) and applied to every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from classifier.replies import ReplyTemplates, follow_up_message, load_reply_templates
 from classifier.routing import Routing, load_routing, route
-from classifier.sla import SlaPolicy, first_response_deadline
+from classifier.sla import OfficeWindow, SlaPolicy, first_response_deadline
 
 if TYPE_CHECKING:
     from classifier.settings import Settings
@@ -32,6 +32,11 @@ class Intake:
     _messages: dict[tuple[Any, ...], str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # the SLA policy's office windows per local date (respond_by): a function of the date and
+    # the (frozen) policy alone; a ticket's deadline walks the same few days as the last one's
+    _windows: dict[date, OfficeWindow | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Intake:
@@ -42,7 +47,13 @@ class Intake:
         )
 
     def respond_by(self, received_at: datetime, priority: str, plan: str | None) -> datetime:
-        return first_response_deadline(received_at, priority, plan, self.sla_policy)  # type: ignore[arg-type]
+        return first_response_deadline(
+            received_at,
+            priority,  # type: ignore[arg-type]
+            plan,  # type: ignore[arg-type]
+            self.sla_policy,
+            windows=self._windows,
+        )
 
     def follow_up(
         self,

@@ -28,7 +28,7 @@ from classifier.schemas import (
     Prediction,
     Ticket,
 )
-from classifier.vectorize import Csr, FeatureUnion
+from classifier.vectorize import SMALL_BATCH, Csr, FeatureUnion
 
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
@@ -54,6 +54,8 @@ RECORDED_LIBRARIES = ("scikit-learn", *PINNED_LIBRARIES)
 BINARY_HEADS = ("multi_issue", "error_given", "steps_given", "ip_needed", "subject_ok")
 # The heads that read the ticket's feature matrix (subject_ok reads the subject's).
 X_HEADS = ("category", "priority", "multi_issue", "error_given", "steps_given", "ip_needed")
+# The heads whose weightiest terms explain a prediction (its category, its priority).
+EXPLAINED_HEADS = ("category", "priority")
 
 
 class ModelLoadError(RuntimeError):
@@ -112,7 +114,8 @@ def add_in_order(products: np.ndarray, inputs: np.ndarray, weights: np.ndarray) 
     numpy calls instead of two per input column. (rows, outputs) in and out."""
     terms = inputs[:, :, None] * weights  # (rows, inputs, outputs), each product rounded alone
     stacked = np.concatenate([products[:, None, :], terms], axis=1)
-    return np.cumsum(stacked, axis=1)[:, -1]
+    # np.cumsum's own ufunc, without its Python wrapper (~3 us a call for one ticket)
+    return np.add.accumulate(stacked, axis=1)[:, -1]
 
 
 @dataclass(frozen=True)
@@ -263,16 +266,30 @@ class CategoryPriorityHeads:
         """(rows, 2, labels): each head's probabilities in its classes' order."""
         calibrated = 1.0 / (1.0 + np.exp(self.a * (products + self.intercept) + self.b))
         pair = calibrated.reshape(len(products), 2, self.n)
-        total = pair.sum(axis=2, keepdims=True)
-        uniform = np.full_like(pair, 1.0 / self.n)
+        # the ufunc reduction ndarray.sum calls, without its Python-level wrapper
+        total = np.add.reduce(pair, axis=2, keepdims=True)
+        uniform = np.empty_like(pair)  # np.full_like's two steps, without its Python wrapper
+        uniform.fill(1.0 / self.n)
         return np.divide(pair, total, out=uniform, where=total != 0)
 
-    def topics(self, pair: np.ndarray, weight: float) -> np.ndarray:
-        """topic_features of the pair's probabilities in the guide's order."""
-        ordered = pair.reshape(len(pair), 2 * self.n)[:, self.order]
+    def ordered(self, pair: np.ndarray) -> np.ndarray:
+        """(rows, 2 * labels): the pair's probabilities in the guide's order, categories then
+        priorities (the columns ordered_columns picks of each head's)."""
+        return pair.reshape(len(pair), 2 * self.n)[:, self.order]
+
+    def topics(
+        self, pair: np.ndarray, weight: float, ordered: np.ndarray | None = None
+    ) -> np.ndarray:
+        """topic_features of the pair's probabilities in the guide's order (`ordered`: those
+        of self.ordered(pair), when already made)."""
+        if ordered is None:
+            ordered = self.ordered(pair)
         both = ordered.reshape(len(pair), 2, self.n)
-        entropies = -(both * np.log(both + 1e-9)).sum(axis=2)
-        runner_up = np.sort(ordered[:, : self.n], axis=1)[:, -2:-1]
+        # ndarray.sum's reduction and np.sort's copy and sort, without their Python wrappers
+        entropies = -np.add.reduce(both * np.log(both + 1e-9), axis=2)
+        categories = ordered[:, : self.n].copy()
+        categories.sort(axis=1)
+        runner_up = categories[:, -2:-1]
         return weight * np.concatenate([ordered, entropies, runner_up], axis=1)
 
 
@@ -291,10 +308,11 @@ class BinaryHeads:
         self.b = np.concatenate([head.b for head in heads])
         # calibrate's first column is P(classes[1]): heads whose True is classes[0] take 1 - it
         self.flip = np.array([list(head.classes).index(True) != 1 for head in heads])
+        self.any_flip = bool(self.flip.any())
 
     def positives(self, products: np.ndarray) -> np.ndarray:
         calibrated = 1.0 / (1.0 + np.exp(self.a * (products + self.intercept) + self.b))
-        if self.flip.any():
+        if self.any_flip:
             calibrated[:, self.flip] = 1.0 - calibrated[:, self.flip]
         return calibrated
 
@@ -318,10 +336,9 @@ class StackedHeads:
             if heads[name].weights.shape[0] == n_features:
                 heads[name].weights = self.weights[:, self.columns[name]]  # a view, not a copy
 
-    def products(self, x: Any) -> dict[str, np.ndarray]:
-        """x @ weights of every head."""
-        out = x.dot(self.weights) if isinstance(x, Csr) else np.asarray(x @ self.weights)
-        return {name: out[:, columns] for name, columns in self.columns.items()}
+    def products(self, x: Any) -> np.ndarray:
+        """x @ weights: every head's columns side by side (`columns` says where)."""
+        return x.dot(self.weights) if isinstance(x, Csr) else np.asarray(x @ self.weights)
 
 
 class TicketClassifier:
@@ -344,6 +361,16 @@ class TicketClassifier:
         self.topic_weights = self.heads["multi_issue"].weights[n_features:]
         self.binary = BinaryHeads([self.heads[name] for name in BINARY_HEADS])
         self.pair = CategoryPriorityHeads(self.heads["category"], self.heads["priority"])
+        # probabilities reads the stacked products by position: X_HEADS' order, the category
+        # and priority heads' columns first, then one column per binary head
+        widths = [self.pair.n, self.pair.n] + [1] * (len(X_HEADS) - 2)
+        ends = np.cumsum(widths).tolist()
+        if (
+            X_HEADS[:2] != EXPLAINED_HEADS
+            or X_HEADS[2:] != BINARY_HEADS[:-1]
+            or [self.stacked.columns[name].stop for name in X_HEADS] != ends
+        ):
+            raise ValueError("the stacked heads' columns are not in X_HEADS' order")
         # explanation weights per head: the coefficients in C order (one flat gather reads the
         # weights of a whole batch) and each label's row in them
         self.term_weights = {
@@ -356,6 +383,7 @@ class TicketClassifier:
             )
             for head, coef in fitted.coefficients.items()
         }
+        self.term_table = term_table(self.term_weights)
 
     @property
     def version(self) -> str:
@@ -456,8 +484,9 @@ class TicketClassifier:
         raw = self.probabilities(analyses)
         rows = self._rows(raw)
         decoded = [self._decode(p) for p in rows]
-        top_terms = self._top_terms("category", [d[0] for d in decoded], raw["_x"])
-        priority_terms = self._top_terms("priority", [d[1] for d in decoded], raw["_x"])
+        top_terms, priority_terms = self._explained_terms(
+            [d[0] for d in decoded], [d[1] for d in decoded], raw["_x"]
+        )
         return [
             self._prediction(*values)
             for values in zip(
@@ -467,18 +496,21 @@ class TicketClassifier:
 
     def _rows(self, raw: dict[str, Any]) -> list[TicketProbabilities]:
         """Each ticket's probabilities as Python floats, categories and priorities in the
-        guide's order, with their ranking (argsort over the batch at once)."""
-        p_cat = ordered_columns(raw["category"], self.heads["category"].classes, CATEGORIES)
-        p_pri = ordered_columns(raw["priority"], self.heads["priority"].classes, PRIORITIES)
-        columns = zip(
-            p_cat.tolist(),
-            p_pri.tolist(),
-            np.argsort(-p_cat, axis=1)[:, :3].tolist(),
-            np.argsort(-p_pri, axis=1)[:, :3].tolist(),
-            *(raw[name].tolist() for name in BINARY_HEADS),
-            strict=True,
-        )
-        return [TicketProbabilities(*values) for values in columns]
+        guide's order, with their ranking (argsort over the batch at once).
+
+        The two heads' guide-ordered probabilities come side by side (probabilities' "_ordered":
+        the values ordered_columns picks) and are ranked in one argsort of their (rows, 2,
+        labels) view: each row of each head is sorted on its own, as the two argsorts did."""
+        n = self.pair.n
+        ordered = raw["_ordered"]
+        # (the method np.argsort calls, without the wrapper; likewise below)
+        ranks = (-ordered.reshape(len(ordered), 2, n)).argsort(axis=2)[:, :, :3].tolist()
+        return [
+            TicketProbabilities(p[:n], p[n:], rank[0], rank[1], *positives)
+            for p, rank, positives in zip(
+                ordered.tolist(), ranks, raw["_binary"].tolist(), strict=True
+            )
+        ]
 
     def probabilities(self, analyses: Sequence[Analysis]) -> dict[str, Any]:
         """Every head's probabilities for analysed tickets (also used by evaluation)."""
@@ -486,33 +518,32 @@ class TicketClassifier:
         # the matrices as their arrays (Csr): the products run scipy's kernel on them directly
         x = self.featurizer.transform_arrays([a.record(fitted.use_signals) for a in analyses])
         xs = self.subject_featurizer.transform_arrays([subject_record(a) for a in analyses])
-        heads = self.heads
+        # the heads' decision values side by side, in X_HEADS' order: category and priority,
+        # then the multi-issue head's and the other binary heads' (columns checked in __init__)
         products = self.stacked.products(x)
-        pair = self.pair.probabilities(
-            np.concatenate([products["category"], products["priority"]], axis=1)
-        )
-        p_category, p_priority = pair[:, 0], pair[:, 1]
-        multi = products["multi_issue"]
+        pair = self.pair.probabilities(products[:, : 2 * self.pair.n])
+        ordered = self.pair.ordered(pair)
+        multi = products[:, 2 * self.pair.n : 2 * self.pair.n + 1]
         if fitted.multi_topic_weight:
-            topics = self.pair.topics(pair, fitted.multi_topic_weight)
+            topics = self.pair.topics(pair, fitted.multi_topic_weight, ordered)
             multi = add_in_order(multi, topics, self.topic_weights)
         # the binary heads' decision values side by side, in BINARY_HEADS' order
         binary = self.binary.positives(
             np.concatenate(
                 [
                     multi,
-                    products["error_given"],
-                    products["steps_given"],
-                    products["ip_needed"],
-                    xs.dot(heads["subject_ok"].weights),
+                    products[:, 2 * self.pair.n + 1 :],
+                    xs.dot(self.heads["subject_ok"].weights),
                 ],
                 axis=1,
             )
         )
         return {
             "_x": x,
-            "category": p_category,
-            "priority": p_priority,
+            "_ordered": ordered,
+            "_binary": binary,
+            "category": pair[:, 0],
+            "priority": pair[:, 1],
             **{name: binary[:, i] for i, name in enumerate(BINARY_HEADS)},
         }
 
@@ -604,7 +635,7 @@ class TicketClassifier:
         if urgent:
             decision["priority"] = "review"
         contains_password = bool(secrets)
-        issues = _issues_found(category, analysis, np.asarray(p_cat)) if multi_issue else None
+        issues = _issues_found(category, analysis, p.category_rank) if multi_issue else None
         return Prediction.model_validate(
             dict(
                 id=ticket.id or f"t-{uuid.uuid4().hex[:12]}",
@@ -651,16 +682,13 @@ class TicketClassifier:
         """Per row of x, the features that weighed most for the row's label: those with the
         (at most) k largest positive products value x weight, largest first.
 
-        The products are formed for the whole batch at once, and each row's k + 1 largest are
-        found by a partition instead of an argsort of all its products (which was most of the
-        time a prediction spent here). Equal positive products among those make the choice or
-        the order ambiguous: the row then takes the argsort's answer, as before (quicksort puts
-        ties in an order of its own)."""
+        The products are formed for the whole batch at once; each row's terms are chosen by
+        _largest_positive."""
         coef, label_rows = self.term_weights.get(head, (None, {}))
         if coef is None:
             return [[] for _ in labels]
         weight_rows = np.array([label_rows.get(label, 0) for label in labels], dtype=np.intp)
-        starts = np.repeat(weight_rows * coef.shape[1], x.indptr[1:] - x.indptr[:-1])
+        starts = (weight_rows * coef.shape[1]).repeat(x.indptr[1:] - x.indptr[:-1])
         products = x.data * coef.ravel().take(starts + x.indices)
         names, indices, indptr = self.fitted.feature_names, x.indices, x.indptr.tolist()
         # each column's readable name, made when first shown (tickets share their terms)
@@ -671,28 +699,101 @@ class TicketClassifier:
             if label not in label_rows:
                 found.append([])
                 continue
-            row_products = products[start:end]
-            if end - start > k:
-                largest = np.argpartition(row_products, end - start - k - 1)[-k - 1 :]
-                values = row_products[largest].tolist()
-                top = sorted(zip(values, largest.tolist(), strict=True), reverse=True)
-            else:  # all of the row's products (in the order of np.arange, as before)
-                values = row_products.tolist()
-                top = sorted(zip(values, range(end - start), strict=True), reverse=True)
-            chosen = [i for value, i in top[:k] if value > 0]
-            positive = [value for value in values if value > 0]
-            if len(set(positive)) < len(positive):  # ties
-                order = np.argsort(-row_products)[:k].tolist()
-                chosen = [i for i in order if row_products[i] > 0]
-            terms = []
-            for i in chosen:
-                column = indices.item(start + i)
-                term = readable.get(column)
-                if term is None:
-                    term = readable[column] = _readable(names[column])
-                terms.append(term)
-            found.append(terms)
+            chosen = _largest_positive(products[start:end], k)
+            found.append(_terms(chosen, start, indices, names, readable))
         return found
+
+    def _explained_terms(
+        self, categories: Sequence[str], priorities: Sequence[str], x: Any, k: int = 5
+    ) -> tuple[list[list[str]], list[list[str]]]:
+        """_top_terms of the category head for `categories` and of the priority head for
+        `priorities`, one label of each per row of x.
+
+        A few rows (one ticket, a micro-batch) gather their weights for both heads at once
+        from the side-by-side table (term_table): the same float32 weights times the same data
+        (numpy multiplies them as float64 either way), so the same products, and the same
+        choice of terms from them. A larger batch gathers per head, as _top_terms."""
+        n_rows = len(x.indptr) - 1
+        if self.term_table is None or n_rows > SMALL_BATCH:
+            return self._top_terms("category", categories, x, k), self._top_terms(
+                "priority", priorities, x, k
+            )
+        table, columns = self.term_table
+        weights = table.take(x.indices, axis=0)  # (entries, labels)
+        data = x.data
+        names, indices, indptr = self.fitted.feature_names, x.indices, x.indptr.tolist()
+        readable: dict[int, str] = self.__dict__.setdefault("_readable_terms", {})
+        found: tuple[list[list[str]], list[list[str]]] = ([], [])
+        for head, labels, terms in zip(
+            EXPLAINED_HEADS, (categories, priorities), found, strict=True
+        ):
+            label_columns = columns[head]
+            for row, label in enumerate(labels):
+                column = label_columns.get(label)
+                if column is None:
+                    terms.append([])
+                    continue
+                start, end = indptr[row], indptr[row + 1]
+                chosen = _largest_positive(data[start:end] * weights[start:end, column], k)
+                terms.append(_terms(chosen, start, indices, names, readable))
+        return found
+
+
+def term_table(
+    term_weights: dict[str, tuple[np.ndarray, dict[str, int]]],
+) -> tuple[np.ndarray, dict[str, dict[str, int]]] | None:
+    """The explained heads' weights side by side, one row per feature (n_features, labels), and
+    each head's label -> column in it; None without both heads' weights of one shape and type.
+    For a few tickets one gather then reads a term's weights for every label of both heads
+    (from one cache line, where the two heads' own rows lie far apart)."""
+    if not all(head in term_weights for head in EXPLAINED_HEADS):
+        return None
+    blocks = [term_weights[head][0] for head in EXPLAINED_HEADS]
+    if blocks[0].shape[1] != blocks[1].shape[1] or blocks[0].dtype != blocks[1].dtype:
+        return None
+    offset, columns = 0, {}
+    for head, block in zip(EXPLAINED_HEADS, blocks, strict=True):
+        columns[head] = {label: offset + i for label, i in term_weights[head][1].items()}
+        offset += block.shape[0]
+    return np.ascontiguousarray(np.vstack(blocks).T), columns
+
+
+def _largest_positive(products: np.ndarray, k: int) -> list[int]:
+    """The positions of the (at most) k largest positive products, largest first.
+
+    The row's k + 1 largest are found by a partition instead of an argsort of all its products
+    (which was most of the time a prediction spent here). Equal positive products among those
+    make the choice or the order ambiguous: the row then takes the argsort's answer, as before
+    (quicksort puts ties in an order of its own)."""
+    n = len(products)
+    if n > k:
+        largest = products.argpartition(n - k - 1)[-k - 1 :]
+        values = products[largest].tolist()
+        top = sorted(zip(values, largest.tolist(), strict=True), reverse=True)
+    else:  # all of the row's products (in the order of np.arange, as before)
+        values = products.tolist()
+        top = sorted(zip(values, range(n), strict=True), reverse=True)
+    chosen = [i for value, i in top[:k] if value > 0]
+    positive = [value for value in values if value > 0]
+    if len(set(positive)) < len(positive):  # ties
+        order = (-products).argsort()[:k].tolist()
+        chosen = [i for i in order if products[i] > 0]
+    return chosen
+
+
+def _terms(
+    chosen: list[int], start: int, indices: np.ndarray, names: np.ndarray, readable: dict
+) -> list[str]:
+    """The readable names of a row's chosen entries (positions from the row's `start`), each
+    column's name made when first shown (tickets share their terms)."""
+    terms = []
+    for i in chosen:
+        column = indices.item(start + i)
+        term = readable.get(column)
+        if term is None:
+            term = readable[column] = _readable(names[column])
+        terms.append(term)
+    return terms
 
 
 def ordered_columns(
@@ -717,16 +818,17 @@ def _readable(name: str) -> str:
     return term
 
 
-def _issues_found(category: str, analysis: Analysis, p_category: np.ndarray) -> list[str]:
+def _issues_found(category: str, analysis: Analysis, category_rank: list[int]) -> list[str]:
     """The topics of a multi-issue ticket, most likely first: the predicted category, then the
-    categories whose rules fired, else the runner-up category."""
+    categories whose rules fired, else the runner-up category (the second of the category
+    ranking: _rows' argsort of the same probabilities, which this argsorted again)."""
     found = [category]
     for hit in analysis.hits:
         topic = hit.label.removeprefix("category:")
         if hit.label.startswith("category:") and topic not in found:
             found.append(topic)
     if len(found) == 1:
-        runner_up = CATEGORIES[int(np.argsort(-p_category)[1])]
+        runner_up = CATEGORIES[category_rank[1]]
         found.append(runner_up)
     return found
 

@@ -29,6 +29,10 @@ __all__ = ["SlaPolicy", "first_response_deadline"]
 _MAX_CLOSED_DAYS = 366
 
 
+# Office windows kept per cache (see first_response_deadline's `windows`): ten years of days.
+MAX_CACHED_DAYS = 3660
+OfficeWindow = tuple[datetime, datetime]
+
 DEFAULT_HOURS: dict[Priority, float] = {"P1": 2.0, "P2": 4.0, "P3": 8.0, "P4": 16.0}
 ROUND_THE_CLOCK_PLANS: tuple[Plan, ...] = ("premium", "pro")
 ROUND_THE_CLOCK_PRIORITIES: tuple[Priority, ...] = ("P1", "P2")
@@ -156,6 +160,8 @@ def first_response_deadline(
     priority: Priority,
     plan: Plan | None = None,
     policy: SlaPolicy | None = None,
+    *,
+    windows: dict[date, OfficeWindow | None] | None = None,
 ) -> datetime:
     """When the first response is due for a ticket received at `received_at`.
 
@@ -163,6 +169,8 @@ def first_response_deadline(
     opening, and a deadline that lands on closing time stays on that day. Round-the-clock tickets
     (see `SlaPolicy.is_round_the_clock`) get the hours as elapsed time. `plan` None is standard.
     Returns an aware datetime in the policy's zone (its isoformat() carries the offset).
+    `windows`: a cache of the policy's office windows per local date, kept by the caller for
+    that one policy (see `office_window`); None: none.
     """
     if policy is None:
         policy = _default_policy()
@@ -183,14 +191,18 @@ def first_response_deadline(
     start = received_at.astimezone(UTC)
     if policy.is_round_the_clock(priority, plan):
         return (start + due).astimezone(zone)
-    return _add_office_time(start, due, policy, zone).astimezone(zone)
+    return _add_office_time(start, due, policy, zone, windows).astimezone(zone)
 
 
 def _add_office_time(
-    start: datetime, remaining: timedelta, policy: SlaPolicy, zone: ZoneInfo
+    start: datetime,
+    remaining: timedelta,
+    policy: SlaPolicy,
+    zone: ZoneInfo,
+    cache: dict[date, OfficeWindow | None] | None = None,
 ) -> datetime:
     """The UTC instant at which `remaining` office time has passed since `start` (UTC)."""
-    windows = _office_windows(start.astimezone(zone).date(), policy, zone)
+    windows = _office_windows(start.astimezone(zone).date(), policy, zone, cache)
     while True:
         opens, closes = next(windows)
         begin = max(opens, start)
@@ -203,23 +215,42 @@ def _add_office_time(
         remaining -= available
 
 
-def _office_windows(
-    first_day: date, policy: SlaPolicy, zone: ZoneInfo
-) -> Iterator[tuple[datetime, datetime]]:
-    """Opening and closing instants (UTC) of each office day from `first_day` on, one per day.
+def office_window(day: date, policy: SlaPolicy, zone: ZoneInfo) -> OfficeWindow | None:
+    """Opening and closing instants (UTC) of a local date, None if the office stays closed.
 
-    Closed days are skipped whole; each window is built from the wall-clock times of its own
-    local date, so on a clock-change day it still opens at 09:00 local time.
-    """
+    Built from the wall-clock times of that date, so on a clock-change day it still opens at
+    09:00 local time. A function of the date and the (frozen) policy alone: callers may keep
+    the windows of one policy per date."""
+    if not policy.is_office_day(day):
+        return None
+    return (
+        datetime.combine(day, policy.office_open, zone).astimezone(UTC),
+        datetime.combine(day, policy.office_close, zone).astimezone(UTC),
+    )
+
+
+def _office_windows(
+    first_day: date,
+    policy: SlaPolicy,
+    zone: ZoneInfo,
+    cache: dict[date, OfficeWindow | None] | None = None,
+) -> Iterator[OfficeWindow]:
+    """Opening and closing instants (UTC) of each office day from `first_day` on, one per day
+    (closed days skipped whole), from `cache` (the policy's windows per date) when given."""
     day = first_day
     closed_in_a_row = 0
     while True:
-        if policy.is_office_day(day):
+        if cache is None:
+            window = office_window(day, policy, zone)
+        elif day in cache:
+            window = cache[day]
+        else:
+            if len(cache) >= MAX_CACHED_DAYS:
+                cache.clear()
+            window = cache[day] = office_window(day, policy, zone)
+        if window is not None:
             closed_in_a_row = 0
-            yield (
-                datetime.combine(day, policy.office_open, zone).astimezone(UTC),
-                datetime.combine(day, policy.office_close, zone).astimezone(UTC),
-            )
+            yield window
         else:
             closed_in_a_row += 1
             if closed_in_a_row > _MAX_CLOSED_DAYS:

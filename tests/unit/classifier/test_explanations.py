@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
 
-from classifier.model import TicketClassifier, _readable
+from classifier.model import TicketClassifier, _readable, term_table
 
 
 def argsort_top_terms(weights: np.ndarray, x: sp.csr_matrix, row: int, names, k: int) -> list[str]:
@@ -49,3 +50,44 @@ def test_top_terms_match_the_argsort_per_row_ties_included():
         ]
         assert single == expected
     assert TicketClassifier._top_terms(model, "none", rows, x) == [[] for _ in rows]
+
+
+def test_explained_terms_of_a_few_rows_match_top_terms_per_head():
+    """The side-by-side gather for a few rows gives each head's _top_terms, ties included."""
+    rng = np.random.default_rng(11)
+    n_features = 40
+    kinds = ("words__w", "chars__ ab", "numeric__sig_")
+    names = np.array([f"{kinds[j % 3]}{j} " for j in range(n_features)], dtype=object)
+    # float32 weights as stored, with few distinct values (ties) and negatives and zeros
+    coefs = {
+        head: rng.choice([-1.0, 0.0, 0.5, 1.0, 1.5, 0.1], size=(4, n_features)).astype(np.float32)
+        for head in ("category", "priority")
+    }
+    labels = {"category": ["a", "b", "c", "d"], "priority": ["P1", "P2", "P3", "P4"]}
+    term_weights = {
+        head: (np.ascontiguousarray(coef), {label: i for i, label in enumerate(labels[head])})
+        for head, coef in coefs.items()
+    }
+    model = SimpleNamespace(
+        term_weights=term_weights,
+        term_table=term_table(term_weights),
+        fitted=SimpleNamespace(feature_names=names),
+    )
+    model._top_terms = partial(TicketClassifier._top_terms, model)
+    for n_rows in (1, 2, 8, 16, 17, 40):
+        x = sp.random(n_rows, n_features, density=0.4, random_state=rng, format="csr")
+        x.data = rng.choice([0.25, 0.5, 1.0, 2.0, 0.3], size=x.nnz)
+        rows = {
+            head: [known[i % 4] if i % 5 != 4 else "unknown" for i in range(n_rows)]
+            for head, known in labels.items()
+        }
+        for k in (1, 5):
+            found = TicketClassifier._explained_terms(
+                model, rows["category"], rows["priority"], x, k
+            )
+            expected = tuple(
+                TicketClassifier._top_terms(model, head, rows[head], x, k)
+                for head in ("category", "priority")
+            )
+            assert found == expected
+            assert any(found[0]) and any(found[1])

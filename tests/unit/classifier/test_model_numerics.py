@@ -111,3 +111,28 @@ def test_category_and_priority_heads_follow_each_heads_class_order(model) -> Non
     assert np.array_equal(heads.topics(pair, 1.0), expected)
     with pytest.raises(ValueError, match="four labels"):
         CategoryPriorityHeads(category, model.heads["error_given"])
+
+
+@pytest.mark.parametrize("n_rows", [1, 8, 1000])
+def test_rows_rank_each_heads_guide_ordered_probabilities_as_two_argsorts(model, n_rows) -> None:
+    """_rows from the pair side by side: what ordered_columns and an argsort per head gave."""
+    category, priority = model.heads["category"], model.heads["priority"]
+    rng = np.random.default_rng(200 + n_rows)
+    products = rng.standard_normal((n_rows, 8)) * 10.0 ** rng.integers(-3, 2, (n_rows, 1))
+    products[0, :4] = 0.0  # equal probabilities: ties ranked as the argsort ranks them
+    products[-1, 4:] = 0.0
+    pair = model.pair.probabilities(products)
+    binary = rng.random((n_rows, len(BINARY_HEADS)))
+    raw = {"_ordered": model.pair.ordered(pair), "_binary": binary}
+    rows = model._rows(raw)
+    p_cat = ordered_columns(pair[:, 0], category.classes, CATEGORIES)
+    p_pri = ordered_columns(pair[:, 1], priority.classes, PRIORITIES)
+    assert [r.category for r in rows] == p_cat.tolist()
+    assert [r.priority for r in rows] == p_pri.tolist()
+    assert [r.category_rank for r in rows] == np.argsort(-p_cat, axis=1)[:, :3].tolist()
+    assert [r.priority_rank for r in rows] == np.argsort(-p_pri, axis=1)[:, :3].tolist()
+    for i, name in enumerate(BINARY_HEADS):
+        assert [getattr(r, name) for r in rows] == binary[:, i].tolist()
+    # the runner-up a multi-issue ticket names: what an argsort of its own row gave
+    for r in rows:
+        assert r.category_rank[1] == int(np.argsort(-np.asarray(r.category))[1])

@@ -325,3 +325,26 @@ def test_agrees_with_a_quarter_hour_walk_around_clock_changes_and_holidays(first
             expected = _walked_deadline(received, hours, policy)
             due = first_response_deadline(received, priority, policy=policy)
             assert due.isoformat() == expected.isoformat(), (received.isoformat(), priority)
+
+
+def test_cached_office_windows_give_the_same_deadlines(monkeypatch) -> None:
+    """Deadlines from a cache of office windows per date (what Intake keeps) are those computed
+    afresh, across clock changes, holidays and weekends, also when the bounded cache clears."""
+    import random
+
+    from classifier import sla
+
+    monkeypatch.setattr(sla, "MAX_CACHED_DAYS", 40)
+    policy = SlaPolicy(closing_days=[date(2025, 12, 24)])
+    windows: dict = {}
+    rng = random.Random(5)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for _ in range(3000):
+        received = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 365 * 3))
+        priority = rng.choice(["P1", "P2", "P3", "P4"])
+        plan = rng.choice([None, "pro", "standard"])
+        cached = first_response_deadline(received, priority, plan, policy, windows=windows)
+        fresh = first_response_deadline(received, priority, plan, policy)
+        assert cached.isoformat() == fresh.isoformat()
+        assert len(windows) <= 40
+    assert windows  # the cache was used
