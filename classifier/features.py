@@ -32,8 +32,8 @@ from classifier.text import (
 
 LEMMATIZER = "lookup_lemmatizer"
 
-# lemma hash -> its string, None for whitespace; bounded: cleared when full
-_LEMMA_STRINGS: dict[int, str | None] = {}
+# lower-case form hash -> lemma string, kept per lemmatizer (LookupLemmatizer.lemmatize); bounded:
+# cleared when full
 _LEMMA_STRINGS_MAX = 200_000
 
 
@@ -69,7 +69,7 @@ class LookupLemmatizer:
 
     def __init__(self, vocab: Any, table: dict[str, str]):
         strings = vocab.strings
-        # no blank forms or lemmas: a token is whitespace exactly when its lemma is (lemma_text)
+        # no blank forms or lemmas: a token is whitespace exactly when its lemma is (lemmatize)
         self.hashes = {
             strings.add(form): strings.add(lemma)
             for form, lemma in table.items()
@@ -96,11 +96,12 @@ class LookupLemmatizer:
         return doc.from_array([LEMMA], lemmas)
 
     def lemmatize(self, doc: Any) -> str:
-        """Set the doc's lemmas as calling the component does, and return `lemma_text(doc)`, both
-        from one read of the doc's LOWER array (three quarters of the time of the two steps apart).
+        """Set the doc's lemmas as calling the component does, and return the doc's lemma text
+        (the lemmas of its non-whitespace tokens joined by spaces), both from one read of the
+        doc's LOWER array (three quarters of the time of the two steps apart).
 
         A token's lemma is `hashes.get(lower, lower)`, so its lemma string is a function of its
-        lower-case form's hash, cached here per form: the string lemma_text reads back through
+        lower-case form's hash, cached here per form: the string token.lemma_ reads back through
         the LEMMA array the component sets. Whitespace is cached as "" and dropped by the join's
         filter, which drops nothing else: no lemma is empty (a table lemma is not blank, and a
         token's lower-case form is not empty)."""
@@ -228,32 +229,6 @@ def build_nlp(language: str, lemma_table: dict[str, str]):
     assert nlp.pipe_names == [LEMMATIZER]  # Analyzer.analyze runs it alone after the tokenizer
     component.hashes = LookupLemmatizer(nlp.vocab, lemma_table).hashes
     return nlp
-
-
-def lemma_text(doc: Any) -> str:
-    """The doc's lemmas joined by spaces, whitespace tokens left out (arrays, not Token
-    objects: this runs per ticket).
-
-    A token is whitespace exactly when its lemma is: the lemma is the lower-cased token unless
-    the lookup table maps it, and `LookupLemmatizer` keeps no blank forms or lemmas. So one
-    array (LEMMA) and a cache of lemma strings do what reading IS_SPACE beside it and asking
-    the StringStore for every token did, in a third of the time."""
-    from spacy.attrs import LEMMA
-
-    hashes = doc.to_array(LEMMA).tolist()
-    known = _LEMMA_STRINGS
-    try:
-        words = [known[h] for h in hashes]
-    except KeyError:
-        if len(known) > _LEMMA_STRINGS_MAX:
-            known.clear()
-        strings = doc.vocab.strings
-        for h in hashes:
-            if h not in known:
-                lemma = strings[h]
-                known[h] = None if lemma.isspace() else lemma
-        words = [known[h] for h in hashes]
-    return " ".join([w for w in words if w is not None])
 
 
 class Analyzer:

@@ -65,50 +65,21 @@ class Intake:
         multi_issue: bool,
         issues: list[str] | None,
     ) -> str | None:
+        key: tuple[Any, ...] | None = (
+            language,
+            tuple(missing_info),
+            contains_password,
+            category,
+            multi_issue,
+            tuple(issues) if multi_issue and issues else None,  # read only when multi_issue
+        )
         try:
-            key = (
-                language,
-                tuple(missing_info),
-                contains_password,
-                category,
-                multi_issue,
-                tuple(issues) if multi_issue and issues else None,  # read only when multi_issue
-            )
-            message = self._messages[key]
+            return self._messages[key]  # type: ignore[index]
         except KeyError:
-            message = self._follow_up(
-                language,
-                missing_info,
-                contains_password=contains_password,
-                category=category,
-                multi_issue=multi_issue,
-                issues=issues,
-            )
-            if len(self._messages) >= MAX_MESSAGES:
-                self._messages.clear()
-            self._messages[key] = message  # only reached when the message was made: no errors
+            pass
         except TypeError:  # an unhashable argument: follow_up_message says what is wrong
-            return self._follow_up(
-                language,
-                missing_info,
-                contains_password=contains_password,
-                category=category,
-                multi_issue=multi_issue,
-                issues=issues,
-            )
-        return message
-
-    def _follow_up(
-        self,
-        language: str,
-        missing_info: list[str],
-        *,
-        contains_password: bool,
-        category: str,
-        multi_issue: bool,
-        issues: list[str] | None,
-    ) -> str | None:
-        return follow_up_message(
+            key = None
+        message = follow_up_message(
             language,
             missing_info,
             contains_password=contains_password,
@@ -117,6 +88,11 @@ class Intake:
             issues=issues,
             templates=self.templates,
         )
+        if key is not None:  # only reached when the message was made: errors are not kept
+            if len(self._messages) >= MAX_MESSAGES:
+                self._messages.clear()
+            self._messages[key] = message
+        return message
 
     def route(self, category: str, priority: str) -> str:
         return route(category, priority, self.routing)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier.features import blank_dutch, blank_french, build_nlp, import_spacy, lemma_text
+from classifier.features import blank_dutch, blank_french, build_nlp, import_spacy
 
 REFERENCE = {
     "nl": blank_dutch,
@@ -64,11 +64,11 @@ def test_tokens_are_unchanged_on_any_whitespace(pipelines, pieces):
         assert tokens(served, text) == tokens(reference, text)
 
 
-# ---------------------------------------------------------------- lemma_text
+# ---------------------------------------------------------------- lemmas
 
 
 def lemma_text_by_tokens(doc) -> str:
-    """The plain definition lemma_text computes faster: non-whitespace tokens' lemmas."""
+    """The plain definition of a ticket's lemma text: the non-whitespace tokens' lemmas."""
     return " ".join(t.lemma_ for t in doc if not t.is_space)
 
 
@@ -83,35 +83,6 @@ LEMMAS = {
 @pytest.fixture(scope="module")
 def lemmatizing():
     return {lang: build_nlp(lang, table) for lang, table in LEMMAS.items()}
-
-
-@pytest.mark.parametrize("language", sorted(LEMMAS))
-def test_lemma_text_is_the_lemmas_of_the_non_space_tokens(lemmatizing, language):
-    nlp = lemmatizing[language]
-    for text in TICKETS:
-        doc = nlp(text.lower())
-        assert lemma_text(doc) == lemma_text_by_tokens(doc)
-        assert lemma_text(doc) == lemma_text(nlp(text.lower()))  # the cached strings again
-
-
-def test_lemma_text_uses_the_table_and_skips_blank_entries(lemmatizing):
-    assert lemma_text(lemmatizing["nl"]("De site geeft een fout\n\nwe hebben geleegd")) == (
-        "de site geven een fout we hebben legen"
-    )
-    assert lemma_text(lemmatizing["en"]("Thanks,\n\nthe VPS is down. Tried a reboot")) == (
-        "thanks , the vps is down . try a reboot"
-    )
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    pieces=st.lists(st.one_of(ALPHABET, st.sampled_from(["geeft", "Tried", "erreur"])), max_size=30)
-)
-def test_lemma_text_matches_the_token_definition_on_any_text(lemmatizing, pieces):
-    text = "".join(pieces)
-    for nlp in lemmatizing.values():
-        doc = nlp(text)
-        assert lemma_text(doc) == lemma_text_by_tokens(doc)
 
 
 # ---------------------------------------------------------------- LookupLemmatizer.lemmatize
@@ -129,8 +100,20 @@ def lemmatize_both_ways(nlp, text: str) -> tuple[tuple[str, list[str]], tuple[st
     )
 
 
+def test_lemmatize_uses_the_table_and_skips_blank_entries(lemmatizing):
+    nl, en = lemmatizing["nl"], lemmatizing["en"]
+    text = "De site geeft een fout\n\nwe hebben geleegd"
+    assert nl.get_pipe("lookup_lemmatizer").lemmatize(nl.make_doc(text.lower())) == (
+        "de site geven een fout we hebben legen"
+    )
+    text = "Thanks,\n\nthe VPS is down. Tried a reboot"
+    assert en.get_pipe("lookup_lemmatizer").lemmatize(en.make_doc(text.lower())) == (
+        "thanks , the vps is down . try a reboot"
+    )
+
+
 @pytest.mark.parametrize("language", sorted(LEMMAS))
-def test_lemmatize_equals_the_component_and_lemma_text(lemmatizing, language):
+def test_lemmatize_equals_the_component_and_the_token_lemmas(lemmatizing, language):
     nlp = lemmatizing[language]
     for text in [*TICKETS, "Sites geeft erreur répond Tried thanks down \n"]:
         for _ in range(2):  # the second time from the cached strings
@@ -159,7 +142,7 @@ def test_lemmatize_follows_a_new_table():
     assert lemmatizer.lemmatize(nlp.make_doc("site geeft")) == "site geven"
     lemmatizer.hashes = {nlp.vocab.strings.add("geeft"): nlp.vocab.strings.add("gaf")}
     assert lemmatizer.lemmatize(nlp.make_doc("site geeft")) == "site gaf"
-    assert lemma_text(nlp("site geeft")) == "site gaf"
+    assert lemma_text_by_tokens(nlp("site geeft")) == "site gaf"  # the component too
 
 
 def test_lemmatize_with_a_full_cache(monkeypatch):
