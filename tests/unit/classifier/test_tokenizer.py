@@ -7,11 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier.features import blank_dutch, blank_french, build_nlp, import_spacy
+from classifier.features import (
+    blank_dutch,
+    blank_english,
+    blank_french,
+    build_nlp,
+    import_spacy,
+)
 
+# the tokenizers with spaCy's whitespace special cases, as the languages ship them
 REFERENCE = {
-    "nl": blank_dutch,
-    "fr": blank_french,
+    "nl": lambda: blank_dutch(whitespace_specials=True),
+    "fr": lambda: blank_french(whitespace_specials=True),
     "en": lambda: import_spacy().blank("en"),
 }
 
@@ -45,6 +52,15 @@ def test_whitespace_special_cases_are_gone_and_the_others_kept(pipelines):
         dropped = set(reference.tokenizer.rules) - set(served.tokenizer.rules)
         assert dropped and all(key.isspace() for key in dropped)
         assert "\n" in dropped
+        assert set(served.tokenizer.rules) <= set(reference.tokenizer.rules)
+        for key, value in served.tokenizer.rules.items():
+            assert reference.tokenizer.rules[key] == value
+
+
+def test_english_is_spacys_blank_english_but_for_the_whitespace_cases():
+    served, shipped = blank_english(), import_spacy().blank("en")
+    assert type(served).__mro__[1] is type(shipped)  # spaCy's English class, its settings
+    assert blank_english(whitespace_specials=True).tokenizer.rules == shipped.tokenizer.rules
 
 
 @pytest.mark.parametrize("language", sorted(REFERENCE))
