@@ -97,38 +97,29 @@ def counts(columns: np.ndarray, lengths: np.ndarray, n_cols: int) -> Csr:
     row * n_cols + column as int64 keys), and no row numbers are needed: a row's pairs end
     where the row does."""
     n_rows = len(lengths)
-    narrow = columns.astype(np.min_scalar_type(max(n_cols - 1, 0)))
-    if n_rows == 1:  # one ticket: no row edges to keep (the steps below, for one row)
-        narrow.sort(kind="stable")
-        # np.ones and np.flatnonzero without their Python wrappers: the ends set, the inside
-        # filled by not_equal; nonzero's indices
-        first = np.empty(len(narrow) + 1, dtype=bool)
-        first[0] = first[-1] = True
-        np.not_equal(narrow[1:], narrow[:-1], out=first[1:-1])
-        bounds = first.nonzero()[0]
-        starts = bounds[:-1]
-        return Csr(
-            (bounds[1:] - starts).astype(np.float64),
-            narrow[starts].astype(np.int32),
-            np.array([0, len(starts)], dtype=np.int64),
-            n_cols,
-        )
-    edges = np.zeros(n_rows + 1, dtype=np.int64)  # where each row's columns start, and the end
-    np.add.accumulate(lengths, out=edges[1:])  # np.cumsum, without its Python wrapper
     # sorted in place: astype made `narrow` a copy
-    if n_rows > 1:
+    narrow = columns.astype(np.min_scalar_type(max(n_cols - 1, 0)))
+    if n_rows == 1:  # one ticket: no row edges to keep
+        narrow.sort(kind="stable")
+    else:
+        edges = np.zeros(n_rows + 1, dtype=np.int64)  # where each row's columns start, the end
+        np.add.accumulate(lengths, out=edges[1:])  # np.cumsum, without its Python wrapper
         for start, end in pairwise(edges.tolist()):
             narrow[start:end].sort(kind="stable")
     columns = narrow
-    # where a (row, column) pair starts, and the end of the last one
-    # (np.ones, np.flatnonzero and np.searchsorted as above: their steps without the wrappers)
+    # where a (row, column) pair starts, and the end of the last one (np.ones, np.flatnonzero
+    # and np.searchsorted as their steps, without the Python wrappers)
     first = np.empty(len(columns) + 1, dtype=bool)
     first[0] = first[-1] = True
     np.not_equal(columns[1:], columns[:-1], out=first[1:-1])
-    first[edges[1:-1]] = True  # a row's first column starts a pair
+    if n_rows != 1:
+        first[edges[1:-1]] = True  # a row's first column starts a pair
     bounds = first.nonzero()[0]
     starts = bounds[:-1]
-    indptr = starts.searchsorted(edges)  # the pairs that start before each row's start
+    if n_rows == 1:
+        indptr = np.array([0, len(starts)], dtype=np.int64)
+    else:
+        indptr = starts.searchsorted(edges)  # the pairs that start before each row's start
     found = bounds[1:] - starts
     return Csr(found.astype(np.float64), columns[starts].astype(np.int32), indptr, n_cols)
 
