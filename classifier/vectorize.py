@@ -7,26 +7,64 @@ matrix with numpy. Serving never imports scikit-learn: it costs a second of impo
 
 The steps pass CSR matrices as their arrays (`Csr`) and make one scipy matrix at the end:
 scipy's constructors, checks and stacking cost tens of microseconds a call, which was most of a
-single ticket's feature time.
+single ticket's feature time. Serving does not even import scipy.sparse: the products run
+scipy's compiled kernel, loaded on its own (`sparse_kernels`).
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
 from operator import is_not
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse import _sparsetools
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # Up to this many rows (the service's micro-batches), per-row Python beats numpy calls.
 SMALL_BATCH = 16
 INT32_MAX = int(np.iinfo(np.int32).max)
+KERNELS = "scipy.sparse._sparsetools"
+
+
+def sparse_kernels() -> Any:
+    """scipy's compiled sparse kernels (`scipy.sparse._sparsetools`, where scipy's own CSR
+    products run) without scipy.sparse's Python package.
+
+    Importing scipy.sparse takes a quarter of a second at every start (it imports scipy's
+    array-API layer, and with it numpy.f2py and numpy.testing) while serving needs only
+    csr_matvec and csr_matvecs. The extension module is loaded from its file in scipy's
+    directory instead, in under a millisecond; the module scipy.sparse uses, if it is already
+    imported, or the regular import if the file is not where scipy keeps it."""
+    if KERNELS in sys.modules:
+        return sys.modules[KERNELS]
+    import scipy  # the top-level package alone: about 20 ms
+
+    directory = Path(scipy.__file__).parent / "sparse"
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = directory / f"_sparsetools{suffix}"
+        if path.is_file():
+            loader = importlib.machinery.ExtensionFileLoader(KERNELS, str(path))
+            spec = importlib.util.spec_from_file_location(KERNELS, path, loader=loader)
+            if spec is not None:
+                module = importlib.util.module_from_spec(spec)
+                loader.exec_module(module)
+                return module
+    from scipy.sparse import _sparsetools
+
+    return _sparsetools
+
+
+_kernels = sparse_kernels()
 
 
 @dataclass(frozen=True)
@@ -51,6 +89,8 @@ class Csr:
         return np.repeat(np.arange(self.n_rows), self.row_lengths())
 
     def to_scipy(self) -> sp.csr_matrix:
+        import scipy.sparse as sp  # training, tests and dot's fallback; serving never needs it
+
         return sp.csr_matrix(
             (self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols), copy=False
         )
@@ -76,12 +116,12 @@ class Csr:
         n_rows, n_vecs = self.n_rows, other.shape[1]
         if n_vecs == 1:
             result = np.zeros(n_rows, dtype=np.float64)
-            _sparsetools.csr_matvec(
+            _kernels.csr_matvec(
                 n_rows, self.n_cols, indptr, self.indices, self.data, other.ravel(), result
             )
             return result.reshape(n_rows, 1)
         out = np.zeros((n_rows, n_vecs), dtype=np.float64)
-        _sparsetools.csr_matvecs(
+        _kernels.csr_matvecs(
             n_rows, self.n_cols, n_vecs, indptr, self.indices, self.data, other.ravel(), out.ravel()
         )
         return out

@@ -178,3 +178,13 @@ def test_tfidf_equals_scikit_learn_and_a_row_alone_equals_its_row_in_a_batch(
         assert np.array_equal(alone.indices, batch.indices[start:end])
     empty = tfidf(Csr(np.zeros(0), np.zeros(0, dtype=np.int32), np.array([0, 0]), 500))
     assert len(empty.data) == 0
+
+
+def test_the_kernels_loaded_on_their_own_are_the_ones_scipy_sparse_uses() -> None:
+    from scipy.sparse import _sparsetools
+
+    from classifier import vectorize
+
+    # loaded before scipy.sparse (at import of classifier.vectorize), and then shared by it
+    assert vectorize._kernels is _sparsetools
+    assert vectorize.sparse_kernels() is _sparsetools
