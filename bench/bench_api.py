@@ -1,10 +1,10 @@
 """HTTP benchmark with wrk (Debian package `wrk`): one uvicorn worker, keep-alive, load generator
 on the same machine, the embedded SQLite store.
 
-Prints POST /v1/predict latency at concurrency 1, throughput at concurrency 8 next to a bare
-FastAPI endpoint that validates the same request model (same run, same server settings; both
-servers up, measured in alternating rounds, the median ratio), batch throughput, and the
-server's RSS.
+Prints POST /v1/predict latency at concurrency 1 (and the bare endpoint's, the machine's floor
+for one round trip), throughput at concurrency 8 next to a bare FastAPI endpoint that validates
+the same request model (same run, same server settings; both servers up, measured in
+alternating rounds, the median ratio), batch throughput, and the server's RSS.
 
     .venv/bin/python bench/bench_api.py [--seconds 10]
 """
@@ -138,6 +138,7 @@ def main() -> None:
         wrk(url, TICKET, 1, 2, work)  # warm up
         wrk(bare_url, TICKET, 8, 2, work)
         single = wrk(url, TICKET, 1, args.seconds, work)
+        bare_single = wrk(bare_url, TICKET, 1, args.seconds, work)
         # concurrency 8 against the bare endpoint in alternating rounds: the machine's speed
         # drifts between runs, and each ratio compares runs seconds apart
         rounds = []
@@ -161,6 +162,10 @@ def main() -> None:
         f"  POST /v1/predict, concurrency 1: p50 {single['p50']:.2f} ms, p99 {single['p99']:.2f} ms"
         "  (targets 3 ms, 10 ms)"
     )
+    print(
+        f"  bare endpoint, concurrency 1: p50 {bare_single['p50']:.2f} ms, "
+        f"p99 {bare_single['p99']:.2f} ms  (the machine's round trip with validation)"
+    )
     for i, ((ours, theirs), ratio) in enumerate(zip(rounds, ratios, strict=True), 1):
         print(
             f"  round {i}, concurrency 8: {ours['rps']:.0f} req/s (p99 {ours['p99']:.1f} ms), "
@@ -175,7 +180,9 @@ def main() -> None:
         f"{batch['rps'] * 100:.0f} tickets/s  (target ≥ 1,000)"
     )
     print(f"  server RSS after the run: {memory:.0f} MB  (target ≤ 400 MB)")
-    failed = single["errors"] + batch["errors"] + sum(o["errors"] for o, _ in rounds)
+    failed = sum(r["errors"] for r in (single, bare_single, batch)) + sum(
+        o["errors"] for o, _ in rounds
+    )
     if failed:
         print(f"  WARNING: {failed:.0f} non-2xx responses")
 

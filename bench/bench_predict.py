@@ -1,8 +1,9 @@
 """In-process prediction speed and memory of the shipped model, on one core.
 
 Prints: model load time and RSS (fresh interpreter), batch throughput on 1,000 typical tickets
-(the test split, repeated), single-ticket latency p50/p99, and spaCy's tokenizer alone on the
-same texts as a yardstick (the ratio travels between machines better than the seconds).
+(the test split, repeated), single-ticket latency p50/p99, and two yardsticks of the machine (the
+ratios travel between machines better than the seconds): spaCy's tokenizer alone on the same
+texts, and a fresh interpreter importing only numpy and spaCy, which every load must do.
 
     .venv/bin/python bench/bench_predict.py
 """
@@ -30,6 +31,15 @@ print(json.dumps({"load_s": seconds,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+YARDSTICK_SCRIPT = """
+import json, time
+t = time.perf_counter()
+import numpy
+from classifier.features import import_spacy
+import_spacy()  # as serving imports it
+print(json.dumps(time.perf_counter() - t))
+"""
+
 
 def pin_one_core() -> None:
     if hasattr(os, "sched_setaffinity"):
@@ -37,8 +47,16 @@ def pin_one_core() -> None:
 
 
 def measure_load() -> dict[str, float]:
-    runs = []
+    runs, floor = [], []
     for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", YARDSTICK_SCRIPT],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
+        floor.append(json.loads(out.stdout))
         out = subprocess.run(
             [sys.executable, "-c", LOAD_SCRIPT],
             capture_output=True,
@@ -47,7 +65,11 @@ def measure_load() -> dict[str, float]:
             check=True,
         )
         runs.append(json.loads(out.stdout))
-    return {"load_s": min(r["load_s"] for r in runs), "rss_mb": max(r["rss_mb"] for r in runs)}
+    return {
+        "load_s": min(r["load_s"] for r in runs),
+        "rss_mb": max(r["rss_mb"] for r in runs),
+        "imports_s": min(floor),
+    }
 
 
 def typical_tickets(n: int):
@@ -130,6 +152,9 @@ def main() -> None:
     )
     print(f"  yardstick: spaCy tokenizer alone, same texts {1000 / tokenizer_s:8.0f} tickets/s")
     print(f"  prediction / tokenizer time ratio            {batch_s / tokenizer_s:8.1f} x")
+    print(f"  yardstick: importing numpy and spaCy alone   {load['imports_s']:8.2f} s")
+    load_ratio = load["load_s"] / load["imports_s"]
+    print(f"  model load / those imports                   {load_ratio:8.1f} x")
 
 
 if __name__ == "__main__":
