@@ -40,7 +40,7 @@ def store(request, tmp_path):
     if request.param == "sqlite":
         opened = Store.open(f"sqlite:///{tmp_path / 'classifier.db'}")
         yield opened
-        opened.engine.dispose()
+        opened.close()
         return
     schema = f"tc_store_{uuid.uuid4().hex[:10]}"
     admin = sqlalchemy.create_engine(PG_URL)
@@ -48,7 +48,7 @@ def store(request, tmp_path):
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     opened = Store.open(PG_URL, schema)
     yield opened
-    opened.engine.dispose()
+    opened.close()
     with admin.begin() as connection:
         connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     admin.dispose()

@@ -38,7 +38,11 @@ def read_corrections_file(path: Path) -> list[dict[str, Any]]:
 def read_corrections_store(url: str, schema: str | None = None) -> list[dict[str, Any]]:
     from classifier.store import Store
 
-    return list(Store.open(url, schema).export_corrections())
+    store = Store.open(url, schema)
+    try:
+        return list(store.export_corrections())
+    finally:
+        store.close()
 
 
 def merge_corrections(

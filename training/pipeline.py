@@ -299,7 +299,7 @@ def read_live_rows(url: str, schema: str | None) -> tuple[list[dict], list[dict]
         try:
             return store.report_rows()
         finally:
-            store.engine.dispose()
+            store.close()
     except SQLAlchemyError as exc:
         raise OSError(
             f"the store at {_where(url)} cannot be read ({type(exc).__name__}); "

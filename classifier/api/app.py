@@ -720,7 +720,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.classifier = state
         yield
         state.batcher.close()
-        store.engine.dispose()
+        store.close()
 
     app = FastAPI(
         title="ticket-classifier",

@@ -50,7 +50,7 @@ def test_the_notebook_runs_against_a_live_store(tmp_path, monkeypatch):
             },
         )
     store.correct("t-1", "engineer", {"category": "product_usage", "priority": "P4"}, None)
-    store.engine.dispose()
+    store.close()
     monkeypatch.setenv("CLASSIFIER_DATA_DIR", str(data_dir))
     monkeypatch.setenv("CLASSIFIER_MODEL_DIR", str(ROOT / "models"))
     monkeypatch.delenv("CLASSIFIER_DATABASE_URL", raising=False)
