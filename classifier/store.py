@@ -12,6 +12,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
@@ -238,19 +239,24 @@ class Checkpointer:
 
     By default the commit that takes the WAL past 1,000 pages runs the checkpoint itself: it
     copies the WAL into the database file and syncs the file to disk, and on this machine that
-    made every 150th or so prediction 15-20 ms slower (the p99 at concurrency 1). Here the
-    engine's connections do not checkpoint (`wal_autocheckpoint=0`). After a write, this thread
-    runs a PASSIVE checkpoint on its own connection, which blocks nobody: writers go on
-    appending to the WAL meanwhile. At most one every `interval` seconds, of all written since.
+    made every 150th or so prediction 15-20 ms slower (the p99 at concurrency 1). A Store's
+    connections leave that to this thread (their automatic checkpoint only stays as a safety
+    net, at `SAFETY_NET_PAGES`). After a write, the thread runs a PASSIVE checkpoint on its
+    own connection, which waits for nobody and blocks nobody: writers go on appending to the
+    WAL meanwhile. At most one every `interval` seconds, of all written since.
 
     The WAL starts over from its beginning only when a write begins with all of it copied.
     Under steady writes a checkpoint running beside them may never catch up, so when over
-    `max_pages` remain in the WAL after one, the next is a RESTART checkpoint under the store's
-    write lock: this process's writers wait for it (a few ms: most was copied already) and
-    the WAL then starts over.
+    `max_pages` remain in the WAL after one, a second PASSIVE checkpoint runs with this
+    process's writers held (the store's write lock): it copies the rest, a few ms since most
+    was copied already, and the next write starts the WAL over. A reader of an old snapshot
+    (a long report) keeps both from copying past it, as it would SQLite's own checkpoints;
+    nothing waits for it, and the held attempt is not repeated for `backoff` seconds.
 
-    Other processes on the same file (the command line, other workers) checkpoint as before
-    or with their own thread; SQLite runs one checkpoint at a time."""
+    Other processes on the same file (the command line, other workers) checkpoint with their
+    own thread or as SQLite does by default; SQLite runs one checkpoint at a time."""
+
+    SAFETY_NET_PAGES = 10_000  # the connections' own checkpoint, should this thread fall behind
 
     def __init__(
         self,
@@ -258,13 +264,16 @@ class Checkpointer:
         write_lock: threading.Lock | None = None,
         interval: float = 0.25,
         max_pages: int = 4000,
+        backoff: float = 5.0,
     ):
         self.path = path
         self.write_lock = write_lock or threading.Lock()
         self.interval = interval
         self.max_pages = max_pages
-        self.checkpoints = 0  # how many ran
-        self.restarts = 0  # how many of them were RESTART checkpoints
+        self.backoff = backoff
+        self.checkpoints = 0  # PASSIVE checkpoints run
+        self.caught_up = 0  # held checkpoints that copied the whole WAL (it then starts over)
+        self._held_after = 0.0  # no held checkpoint before this time.monotonic()
         self._written = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
@@ -272,43 +281,56 @@ class Checkpointer:
 
     def written(self) -> None:
         """A transaction was committed: checkpoint soon."""
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             with self._start:
-                if self._thread is None and not self._closing.is_set():
+                alive = self._thread is not None and self._thread.is_alive()
+                if not alive and not self._closing.is_set():
                     self._thread = threading.Thread(
                         target=self._run, name="sqlite-checkpoint", daemon=True
                     )
                     self._thread.start()
         self._written.set()
 
+    def connect(self) -> sqlite3.Connection:
+        # A short busy timeout: only the opening waits on it (PASSIVE checkpoints never do)
+        return sqlite3.connect(self.path, timeout=1, isolation_level=None)
+
     def _run(self) -> None:
         # one connection for the thread's life: closing a connection to an SQLite file briefly
         # locks it (SQLite checks whether it was the last one), which new connections of the
-        # engine would meet as "database is locked". A short busy timeout: a RESTART waits for
-        # readers of the WAL, with this process's writers held (it is retried after the next
-        # write if readers were in the way)
-        connection = sqlite3.connect(self.path, timeout=0.1, isolation_level=None)
+        # engine would meet as "database is locked"
         try:
-            while True:
-                self._written.wait()
-                if self._closing.is_set():
-                    break
-                self._written.clear()
-                self._checkpoint(connection)
-                self._closing.wait(self.interval)  # what is written meanwhile waits for the next
-            self._checkpoint(connection)  # what was written before close()
-        finally:
-            connection.close()
+            connection = self.connect()
+            try:
+                while True:
+                    self._written.wait()
+                    if self._closing.is_set():
+                        break
+                    self._written.clear()
+                    self.checkpoint(connection)
+                    self._closing.wait(self.interval)  # writes meanwhile wait for the next
+                self.checkpoint(connection)  # what was written before close()
+            finally:
+                connection.close()
+        except Exception:  # the next write starts a new thread; the safety net meanwhile
+            log.exception("the WAL checkpoint thread stopped")
 
-    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+    def checkpoint(self, connection: sqlite3.Connection) -> None:
+        """One PASSIVE checkpoint, and a held one if over `max_pages` are left in the WAL."""
         try:
-            # (busy, pages in the WAL, pages copied)
-            _, pages, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            # (busy, pages in the WAL, pages copied); -1 when the WAL could not be read
+            busy, pages, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
-            if pages > self.max_pages:
-                with self.write_lock:
-                    connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-                self.restarts += 1
+            if busy or pages <= self.max_pages or time.monotonic() < self._held_after:
+                return
+            with self.write_lock:
+                busy, pages, copied = connection.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+            if not busy and copied == pages:
+                self.caught_up += 1
+            else:  # a reader of an old snapshot is in the way: do not hold writers again soon
+                self._held_after = time.monotonic() + self.backoff
         except sqlite3.Error as exc:  # the next write tries again
             log.warning("WAL checkpoint failed: %s", exc)
 
@@ -322,14 +344,43 @@ class Checkpointer:
             thread.join()
 
 
+def _checkpointed_by_the_store(dbapi_connection: Any, _record: Any) -> None:
+    # the Store's Checkpointer checkpoints instead of the commit that fills the WAL (SQLite's
+    # own stays as a safety net), and a WAL that grew past 64 MB is cut back when it starts over
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA wal_autocheckpoint={Checkpointer.SAFETY_NET_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
+    cursor.close()
+
+
 def _sqlite_file(engine: Engine) -> str | None:
     """The file of an SQLite engine's database (None in memory)."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
-    if database.startswith("file:") or engine.url.query.get("mode") == "memory":
-        return None  # URI filenames: left to SQLite's own checkpoints
+    if database.startswith("file:") or engine.url.query.get("uri"):
+        return None  # URI filenames (memory, read-only, ...): left to SQLite's own checkpoints
     return database
+
+
+def _switch_to_wal(path: str, attempts: int = 100) -> None:
+    """Put a new database file in WAL mode (kept in the file) before any pooled connection
+    opens it. The switch needs the file to itself and fails at once, busy timeout or not, when
+    another connection has it open: when several engines opened their first connections at the
+    same moment, one of them met "database is locked". Workers starting together retry here."""
+    for attempt in range(attempts):
+        connection = sqlite3.connect(path, timeout=10, isolation_level=None)
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+        finally:
+            connection.close()
+        time.sleep(0.01)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -338,15 +389,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # that we begin every transaction ourselves, IMMEDIATE, taking the write lock up front.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL mode is kept in the file; Store.open set it (_switch_to_wal), other engines set it
+    # here (switching needs the file to itself: only when it is not in WAL mode yet)
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     # in WAL mode NORMAL never corrupts the file; a power cut may lose the last commits only
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # the Store's Checkpointer checkpoints instead of the commit that fills the WAL, and a
-    # WAL that grew past 64 MB under load is cut back to that when it starts over
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
-    cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
     cursor.close()
 
 
@@ -402,11 +452,17 @@ class Store:
         )
         path = _sqlite_file(engine)
         self.checkpointer = Checkpointer(path, self._write_lock) if path else None
+        if self.checkpointer is not None:
+            event.listen(engine, "connect", _checkpointed_by_the_store)
 
     @classmethod
     def open(cls, url: str, schema: str | None = None) -> Store:
         migrate(url, schema)
-        return cls(make_engine(url, schema))
+        engine = make_engine(url, schema)
+        path = _sqlite_file(engine)
+        if path is not None:
+            _switch_to_wal(path)
+        return cls(engine)
 
     def close(self) -> None:
         """Checkpoint what was written (SQLite) and close the connections."""

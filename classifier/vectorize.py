@@ -57,8 +57,10 @@ def sparse_kernels() -> Any:
             spec = importlib.util.spec_from_file_location(KERNELS, path, loader=loader)
             if spec is not None:
                 module = importlib.util.module_from_spec(spec)
+                # registered as importlib's recipe does: scipy.sparse then imports this one
+                sys.modules.setdefault(KERNELS, module)
                 loader.exec_module(module)
-                return module
+                return sys.modules[KERNELS]
     from scipy.sparse import _sparsetools
 
     return _sparsetools
