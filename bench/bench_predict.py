@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,25 +47,19 @@ def pin_one_core() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
+def fresh_interpreter(script: str) -> Any:
+    """What `script` prints as JSON, run in a new interpreter from the checkout."""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return json.loads(out.stdout)
+
+
 def measure_load() -> dict[str, float]:
     runs, floor = [], []
-    for _ in range(3):
-        out = subprocess.run(
-            [sys.executable, "-c", YARDSTICK_SCRIPT],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=True,
-        )
-        floor.append(json.loads(out.stdout))
-        out = subprocess.run(
-            [sys.executable, "-c", LOAD_SCRIPT],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=True,
-        )
-        runs.append(json.loads(out.stdout))
+    for _ in range(3):  # alternated: the machine's speed drifts
+        floor.append(fresh_interpreter(YARDSTICK_SCRIPT))
+        runs.append(fresh_interpreter(LOAD_SCRIPT))
     return {
         "load_s": min(r["load_s"] for r in runs),
         "rss_mb": max(r["rss_mb"] for r in runs),
