@@ -389,7 +389,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # that we begin every transaction ourselves, IMMEDIATE, taking the write lock up front.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # WAL mode is kept in the file; Store.open set it (_switch_to_wal), other engines set it
+    # WAL mode is kept in the file; a Store set it (_switch_to_wal), other engines set it
     # here (switching needs the file to itself: only when it is not in WAL mode yet)
     if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -452,17 +452,14 @@ class Store:
         )
         path = _sqlite_file(engine)
         self.checkpointer = Checkpointer(path, self._write_lock) if path else None
-        if self.checkpointer is not None:
+        if path is not None:
+            _switch_to_wal(path)  # before the engine's connections open the file together
             event.listen(engine, "connect", _checkpointed_by_the_store)
 
     @classmethod
     def open(cls, url: str, schema: str | None = None) -> Store:
         migrate(url, schema)
-        engine = make_engine(url, schema)
-        path = _sqlite_file(engine)
-        if path is not None:
-            _switch_to_wal(path)
-        return cls(engine)
+        return cls(make_engine(url, schema))
 
     def close(self) -> None:
         """Checkpoint what was written (SQLite) and close the connections."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
@@ -257,3 +258,28 @@ def test_a_new_database_is_in_wal_mode_before_any_engine_connection_opens_it(tmp
             assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         store.close()
+
+
+def test_the_held_checkpoint_waits_for_the_stores_writers(quiet_store):
+    """The copy that lets the WAL start over runs with this process's writers held: while a
+    write holds the store's lock, it waits."""
+    store, _ = quiet_store
+    checkpointer = store.checkpointer
+    checkpointer.max_pages = 500
+    for n in range(200):
+        store.log_serialized([_row(n)])
+
+    def checkpoint() -> None:
+        connection = checkpointer.connect()
+        try:
+            checkpointer.checkpoint(connection)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=checkpoint)
+    with store._write_lock:  # a write in progress
+        worker.start()
+        worker.join(0.5)
+        assert worker.is_alive() and checkpointer.caught_up == 0
+    worker.join(30)
+    assert not worker.is_alive() and checkpointer.caught_up == 1
