@@ -61,11 +61,23 @@ def _open_out(path: str) -> Iterator[IO[str]]:
             yield handle
 
 
-def _load_model():
-    from classifier.model import ModelLoadError
+def _settings():
+    """The settings, or a clear error naming the environment variable at fault."""
     from classifier.settings import get_settings
 
-    settings = get_settings()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "CLASSIFIER_" + "_".join(str(p) for p in err["loc"]).upper()
+            _echo_err(f"error: {name}: {err['msg']}")
+        raise typer.Exit(2) from None
+
+
+def _load_model():
+    from classifier.model import ModelLoadError
+
+    settings = _settings()
     try:
         return settings.load_model()
     except (ModelLoadError, ValueError) as exc:
@@ -92,6 +104,18 @@ def predict(
         _echo_err(f"error: {input}: no such file")
         raise typer.Exit(2)
     model = _load_model()
+    try:
+        bad = _predict_lines(model, input, output)
+    except OSError as exc:  # an output that cannot be written, a disk that fills up
+        _echo_err(f"error: {exc.filename or output}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    if bad:
+        _echo_err(f"{bad} line(s) could not be predicted (see above); the others were.")
+        raise typer.Exit(1)
+
+
+def _predict_lines(model: Any, input: str, output: str) -> int:
+    """Predict input's lines into output; the number of bad lines (each reported)."""
     bad = 0
     total = _count_lines(input)
     show_progress = sys.stderr.isatty() and (total or 0) > PREDICT_BATCH
@@ -122,9 +146,7 @@ def predict(
                 flush()
         if batch:
             flush()
-    if bad:
-        _echo_err(f"{bad} line(s) could not be predicted (see above); the others were.")
-        raise typer.Exit(1)
+    return bad
 
 
 @contextmanager
@@ -194,11 +216,10 @@ def export(
     out: Annotated[Path | None, typer.Option(help="model folder to write")] = None,
 ) -> None:
     """Write the model behind a registry alias to the service's model folder."""
-    from classifier.settings import get_settings
     from training import registry
 
     registry.configure_tracking()
-    target = out or get_settings().model_dir
+    target = out or _settings().model_dir
     registry.export(alias, target)
     typer.echo(f"{alias} exported to {target}; POST /v1/admin/reload to serve it")
 
@@ -213,11 +234,13 @@ def evaluate(
     ] = None,
 ) -> None:
     """Print the quality figures of a model on the test split."""
+    from classifier.model import ModelLoadError
     from training.pipeline import run_evaluation
 
+    _settings()
     try:
         run_evaluation(data=data, model_dir=model_dir, ablation=ablation, json_out=json_out)
-    except ValueError as exc:
+    except (ValueError, OSError, ModelLoadError) as exc:
         _echo_err(f"error: {exc}")
         raise typer.Exit(2) from None
 
@@ -268,11 +291,11 @@ def serve(
 
     if dev_keys:
         os.environ["CLASSIFIER_DEV"] = "1"
-        settings = get_settings()
+        settings = _settings()
         keys_file = settings.api_keys_file or settings.data_dir / "dev-keys.txt"
         os.environ["CLASSIFIER_API_KEYS_FILE"] = str(keys_file)
         get_settings.cache_clear()
-    settings = get_settings()
+    settings = _settings()
     try:
         load_keys(settings)
     except (RuntimeError, ValueError) as exc:

@@ -135,6 +135,11 @@ class TicketProbabilities:
     subject_ok: float
 
 
+def _of_value(p_true: float, value: bool) -> float:
+    """A binary head's probability of the value it gave."""
+    return p_true if value else 1.0 - p_true
+
+
 def _decide(probability: float, auto: float, suggest: float) -> str:
     if probability >= auto:
         return "auto"
@@ -599,18 +604,16 @@ class TicketClassifier:
         confidence = {
             "category": round(float(p_cat[CATEGORIES.index(category)]), 4),
             "priority": round(float(p_pri[PRIORITIES.index(priority)]), 4),
-            "multi_issue": round(float(max(p.multi_issue, 1 - p.multi_issue)), 4),
+            # the probability of the value given, which the head's cut decided (not always 0.5)
+            "multi_issue": round(float(_of_value(p.multi_issue, multi_issue)), 4),
             "contains_password": 1.0,
             "missing_info": round(
                 float(
                     min(
-                        max(q, 1 - q)
-                        for q in (
-                            p.error_given,
-                            p.steps_given,
-                            p.ip_needed,
-                            p.subject_ok,
-                        )
+                        _of_value(p.error_given, error_given),
+                        _of_value(p.steps_given, steps_given),
+                        _of_value(p.ip_needed, ip_needed),
+                        _of_value(p.subject_ok, subject_ok),
                     )
                 ),
                 4,

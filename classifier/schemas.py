@@ -102,7 +102,10 @@ class Prediction(BaseModel):
     multi_issue: bool
     contains_password: bool
     language: Language
-    confidence: dict[str, float]
+    confidence: dict[str, float] = Field(
+        description="per field, the probability of the value given (missing_info: its least"
+        " certain part; urgent: P(P1)+P(P2))"
+    )
     alternatives: dict[str, list[Alternative]]
     decision: dict[str, Decision]
     needs_review: bool

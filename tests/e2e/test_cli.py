@@ -73,3 +73,38 @@ def test_a_missing_input_file_is_a_clear_error(tmp_path):
     result = run(["predict", str(tmp_path / "nope.jsonl")])
     assert result.returncode != 0
     assert "nope.jsonl" in result.stderr and "Traceback" not in result.stderr
+
+
+def run_env(args, env_extra, stdin=""):
+    import os
+
+    env = {**os.environ, **env_extra}
+    return subprocess.run(
+        CLI + args, input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120, env=env
+    )
+
+
+ONE = json.dumps({"id": "o1", "subject": "SSL activeren", "body": "Hoe activeer ik SSL?"}) + "\n"
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path):
+    target = tmp_path / "no-such-dir" / "out.jsonl"
+    result = run(["predict", "-", "-o", str(target)], stdin=ONE)
+    assert result.returncode == 2
+    assert str(target) in result.stderr and "No such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_names_its_environment_variable():
+    result = run_env(["predict", "-"], {"CLASSIFIER_MAX_CLASSIFY_CHARS": "500"}, stdin=ONE)
+    assert result.returncode == 2
+    assert "CLASSIFIER_MAX_CLASSIFY_CHARS" in result.stderr and "1000" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_evaluate_with_a_broken_model_is_a_clear_error(tmp_path):
+    (tmp_path / "metadata.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "model.joblib").write_bytes(b"not a model")
+    result = run(["evaluate", "--model-dir", str(tmp_path)])
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
