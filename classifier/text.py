@@ -317,12 +317,19 @@ _ASCII_WORD_RE = re.compile(r"[a-zA-Z]+(?:'[a-zA-Z]+)?")  # _WORD_RE for ASCII t
 _ASCII_NON_LETTERS_TO_SPACE = str.maketrans({c: " " for c in range(128) if not chr(c).isalpha()})
 
 
+# a token with a dot inside: a domain, an address, a URL, a file or version name; their parts
+# are no words of the text's language (".be" is English's "be")
+_DOTTED_TOKEN_RE = re.compile(r"(?<!\S)\S*?\w\.\w\S*")
+
+
 def _stop_word_vote(sample: str) -> str | None:
     """The language whose own stop words clearly dominate the text, if one does (a fast path:
     most tickets are decided here without running the statistical detector)."""
     language_of = _exclusive_stop_word_languages()
     counts = dict.fromkeys(SUPPORTED, 0)
     lowered = sample.lower()
+    if "." in lowered:
+        lowered = _DOTTED_TOKEN_RE.sub(" ", lowered)
     if not lowered.isascii():
         words = _WORD_RE.findall(lowered)
     elif "'" in lowered:

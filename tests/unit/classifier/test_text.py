@@ -122,3 +122,13 @@ def test_language_detection_with_fallback():
         is True
     )
     assert detect_language("12345 !!! ???") == ("nl", True)
+
+
+def test_domain_endings_are_not_words_of_the_text():
+    # ".be" is English's stop word "be": five Belgian domains outvoted a Dutch sentence
+    dutch = "onze website bakkerij-peeters.be is heel traag. " * 5
+    assert detect_language(dutch) == ("nl", False)
+    mail = "Bonjour, les adresses info@cabinet-renard.be et compta@cabinet-renard.be. " * 4
+    assert detect_language(mail + "Merci de vérifier.")[0] == "fr"
+    # an English text keeps its own "be"
+    assert detect_language("It must be the server, it will be down again, be quick")[0] == "en"
