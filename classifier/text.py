@@ -240,13 +240,28 @@ def clean_ticket(subject: str, body: str, max_chars: int, truncated: bool = Fals
     )
 
 
-def text_for_model(ticket: CleanTicket, min_own_words: int = 10) -> str:
-    """What the model reads: subject and own words; a forward with (almost) no own words of its
-    own ("zie hieronder") is classified on the forwarded text."""
+# A forward: "Fwd:"/"TR:"/"Doorst:" in the subject (after any reply prefixes), or the quote
+# opening with a forwarded-message line.
+_FORWARD_SUBJECT = re.compile(
+    r"^\s*(?:(?:re|aw|antw)\s*(?:\[\d+\])?\s*:\s*)*(?:fw|fwd|tr|wg|doorst)\s*(?:\[\d+\])?\s*:", re.I
+)
+_FORWARD_LINE = re.compile(
+    r"-{2,}\s*(?:forwarded message|doorgestuurd bericht|message transféré)", re.IGNORECASE
+)
+
+
+def text_for_model(ticket: CleanTicket, min_own_words: int = 10, min_reply_words: int = 3) -> str:
+    """What the model reads: subject and own words. A forward with few own words of its own
+    ("zie hieronder, kunnen jullie dit bekijken?") is classified on the forwarded text too; a
+    reply only when it has next to none: below a short new question, the quoted earlier mail
+    is history (often of another problem) and would outweigh the question."""
     subject = GENERIC_PREFIX.sub("", ticket.subject)
     text = f"{subject}\n{ticket.own}"
-    if ticket.quoted and len(ticket.own.split()) < min_own_words:  # most tickets quote nothing
-        text = f"{text}\n{ticket.quoted[:5000]}"
+    if ticket.quoted:  # most tickets quote nothing
+        words = len(ticket.own.split())
+        forward = bool(_FORWARD_SUBJECT.match(ticket.subject) or _FORWARD_LINE.match(ticket.quoted))
+        if words < min_reply_words or (forward and words < min_own_words):
+            text = f"{text}\n{ticket.quoted[:5000]}"
     return break_long_runs(text)
 
 

@@ -130,6 +130,13 @@ VARIANTS = {
         f"{b}\n\nOp ma 3 feb. 2025 om 10:02 schreef Support:\n"
         "> Uw factuur is betaald, dank u.\n> Met vriendelijke groet",
     ),
+    # the earlier mail is about another, urgent matter: the new question still decides
+    "quoted old outage": lambda s, b: (
+        f"Re: {s}",
+        f"{b}\n\nOn Mon, 3 Feb 2025 at 10:02, Support <support@hosting.example> wrote:\n"
+        "> Your VPS vps12.hosting.example was completely down this morning after a hardware\n"
+        "> failure; all sites and mailboxes on it were unreachable. It is back up now.",
+    ),
     "upper case": lambda s, b: (s.upper(), b.upper()),
     "urgency words": lambda s, b: (f"DRINGEND!!! {s}", f"{b} DRINGEND!!!"),
 }

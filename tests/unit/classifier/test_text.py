@@ -132,3 +132,19 @@ def test_domain_endings_are_not_words_of_the_text():
     assert detect_language(mail + "Merci de vérifier.")[0] == "fr"
     # an English text keeps its own "be"
     assert detect_language("It must be the server, it will be down again, be quick")[0] == "en"
+
+
+def test_a_short_reply_is_classified_on_its_own_words():
+    body = (
+        "Merci. Comment activer le certificat SSL pour cabinet-renard.be ?\n\n"
+        "Le lun. 3 févr. 2025 à 10:02, Support <support@hosting.example> a écrit :\n"
+        "> Votre VPS était complètement hors service ce matin."
+    )
+    reply = clean_ticket("Re: certificat", body, 20_000)
+    assert "hors service" in reply.quoted  # still there for the missing-info detectors
+    assert "hors service" not in text_for_model(reply)
+    # the same mail forwarded ("TR:") is about the forwarded text
+    assert "hors service" in text_for_model(clean_ticket("TR: certificat", body, 20_000))
+    # a reply with next to no words of its own ("zie hieronder") is read with its quote
+    bare = clean_ticket("Re: VPS", "Zie hieronder\n\n> De VPS reageert niet meer.", 20_000)
+    assert "reageert niet meer" in text_for_model(bare)
