@@ -702,8 +702,8 @@ class TicketClassifier:
             if label not in label_rows:
                 found.append([])
                 continue
-            chosen = _largest_positive(products[start:end], k)
-            found.append(_terms(chosen, start, indices, names, readable))
+            chosen = _largest_positive(products[start:end], TERM_CANDIDATES * k)
+            found.append(_terms(chosen, start, indices, names, readable, k))
         return found
 
     def _explained_terms(
@@ -737,8 +737,10 @@ class TicketClassifier:
                     terms.append([])
                     continue
                 start, end = indptr[row], indptr[row + 1]
-                chosen = _largest_positive(data[start:end] * weights[start:end, column], k)
-                terms.append(_terms(chosen, start, indices, names, readable))
+                chosen = _largest_positive(
+                    data[start:end] * weights[start:end, column], TERM_CANDIDATES * k
+                )
+                terms.append(_terms(chosen, start, indices, names, readable, k))
         return found
 
 
@@ -759,6 +761,10 @@ def term_table(
         columns[head] = {label: offset + i for label, i in term_weights[head][1].items()}
         offset += block.shape[0]
     return np.ascontiguousarray(np.vstack(blocks).T), columns
+
+
+# candidates a row's terms are chosen from: the k shown after those saying no more are left out
+TERM_CANDIDATES = 3
 
 
 def _largest_positive(products: np.ndarray, k: int) -> list[int]:
@@ -785,17 +791,31 @@ def _largest_positive(products: np.ndarray, k: int) -> list[int]:
 
 
 def _terms(
-    chosen: list[int], start: int, indices: np.ndarray, names: np.ndarray, readable: dict
+    chosen: list[int],
+    start: int,
+    indices: np.ndarray,
+    names: np.ndarray,
+    readable: dict,
+    k: int | None = None,
 ) -> list[str]:
     """The readable names of a row's chosen entries (positions from the row's `start`), each
-    column's name made when first shown (tickets share their terms)."""
-    terms = []
+    column's name made when first shown (tickets share their terms); at most k of them, a term
+    left out when it says no more than one shown before it (the character n-grams " vps",
+    "vps " and "vp" beside the word "vps")."""
+    terms: list[str] = []
+    cores: list[str] = []
     for i in chosen:
         column = indices.item(start + i)
         term = readable.get(column)
         if term is None:
             term = readable[column] = _readable(names[column])
+        core = term.strip("“”")
+        if not core or any(core in shown for shown in cores):
+            continue
         terms.append(term)
+        cores.append(core)
+        if len(terms) == k:
+            break
     return terms
 
 
@@ -812,12 +832,42 @@ def _top3(proba: list[float], ranked: list[int], labels: Sequence[str]) -> list[
     return [{"label": labels[i], "probability": round(proba[i], 4)} for i in ranked]
 
 
+# the numeric features' names as an explanation shows them
+_NUMERIC_NAMES = {
+    "rule_distinct_categories": "rules: several categories",
+    "rule_multi_issue": "rules: a second issue",
+    "rule_priority:urgency_words": "rules: urgency words",
+    "sig_domain": "signal: a domain",
+    "sig_named_host": "signal: a named server or package",
+    "sig_ip_customer": "signal: the customer's IP",
+    "sig_ip_server": "signal: a server IP",
+    "sig_ip_unknown": "signal: an IP address",
+    "sig_ip_private": "signal: a private IP",
+    "sig_error": "signal: error texts",
+    "sig_steps": "signal: steps tried",
+    "sig_connection": "signal: connection failure",
+    "sig_generic_subject": "signal: generic subject",
+    "sig_secret": "signal: a secret",
+    "sig_second_issue": "signal: cues of a second issue",
+    "sig_paragraphs": "signal: paragraphs",
+    "sig_questions": "signal: questions",
+    "sig_question_paragraphs": "signal: paragraphs with a question",
+    "sig_added_sentences": "signal: sentences added after a sign-off",
+}
+
+
 def _readable(name: str) -> str:
+    """A feature's name for people: a word n-gram as it is, a character n-gram in quotes, a
+    rule or signal feature in words."""
     kind, _, term = name.partition("__")
     if kind == "chars":
         return f"“{term.strip()}”"
     if kind == "numeric":
-        return term
+        if term in _NUMERIC_NAMES:
+            return _NUMERIC_NAMES[term]
+        if term.startswith("rule_"):  # rule_category:cms_plugins, rule_priority:P1
+            return "rules: " + term.partition(":")[2]
+        return term.replace("_", " ")
     return term
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse as sp
 
-from classifier.model import TicketClassifier, _readable, term_table
+from classifier.model import TERM_CANDIDATES, TicketClassifier, _readable, term_table
 
 
 def argsort_top_terms(weights: np.ndarray, x: sp.csr_matrix, row: int, names, k: int) -> list[str]:
@@ -16,8 +16,13 @@ def argsort_top_terms(weights: np.ndarray, x: sp.csr_matrix, row: int, names, k:
     start, end = x.indptr[row], x.indptr[row + 1]
     indices = x.indices[start:end]
     contributions = x.data[start:end] * weights[indices]
-    order = np.argsort(-contributions)[:k]
-    return [_readable(names[indices[i]]) for i in order if contributions[i] > 0]
+    order = np.argsort(-contributions)[: TERM_CANDIDATES * k]
+    shown: list[str] = []
+    for term in [_readable(names[indices[i]]) for i in order if contributions[i] > 0]:
+        # a term saying no more than one shown before it is left out
+        if len(shown) < k and not any(term.strip("“”") in t.strip("“”") for t in shown):
+            shown.append(term)
+    return shown
 
 
 def test_top_terms_match_the_argsort_per_row_ties_included():
@@ -91,3 +96,29 @@ def test_explained_terms_of_a_few_rows_match_top_terms_per_head():
             )
             assert found == expected
             assert any(found[0]) and any(found[1])
+
+
+def test_terms_saying_no_more_are_left_out():
+    names = np.array(
+        [
+            "words__vps",
+            "chars__ vps",
+            "chars__vp",
+            "words__down",
+            "numeric__sig_domain",
+            "words__vps down",
+            "numeric__rule_category:infrastructure",
+        ],
+        dtype=object,
+    )
+    x = sp.csr_matrix(np.ones((1, len(names))))
+    coef = np.array([[7, 6, 5, 4, 3, 2, 1]], dtype=np.float32)
+    model = SimpleNamespace(
+        term_weights={"head": (coef, {"a": 0})}, fitted=SimpleNamespace(feature_names=names)
+    )
+    assert TicketClassifier._top_terms(model, "head", ["a"], x, 3) == [
+        ["vps", "down", "signal: a domain"]
+    ]
+    assert TicketClassifier._top_terms(model, "head", ["a"], x, 5) == [
+        ["vps", "down", "signal: a domain", "vps down", "rules: infrastructure"]
+    ]
