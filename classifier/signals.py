@@ -236,20 +236,32 @@ _NOT_CUSTOMER = re.compile(
 # A named server or hosting package: vps-12, srv03, "pakket Business", "hosting package Pro"
 _HOST_WORDS = "vps srv server node web host cpanel plesk shared sh mail".split()
 _PACKAGE_WORDS = "pakket package pack formule abonnement".split()
+# a server's name with a tag or two before its number: vps-pro-03, srv-ant-12, node-be-2
+_TAGGED_HOST_WORDS = "vps srv server node".split()
 _NAMED_HOST = StartScan(
     re.compile(
         r"\b(?:" + "|".join(_HOST_WORDS) + r")[-_ ]?\d{1,4}\b"
+        r"|\b(?:" + "|".join(_TAGGED_HOST_WORDS) + r")(?:-[a-z]{1,5}){1,2}-?\d{1,4}\b"
         r"|\b(?:" + "|".join(_PACKAGE_WORDS) + r")\s+[\"'«]?[A-Z][\w-]{2,30}",
     ),
     # after a non-word character, a host word and a digit or a package word and a space (2x
     # quicker than \b tried everywhere)
     starts="[^A-Za-z0-9_](?:"
     + _by_first_letter(
-        "|".join([*(w + r"[-_ ]?\d" for w in _HOST_WORDS), *(w + r"\s" for w in _PACKAGE_WORDS)])
+        "|".join(
+            [
+                *(w + r"[-_ ]?\d" for w in _HOST_WORDS),
+                *(w + r"-[a-z]" for w in _TAGGED_HOST_WORDS),
+                *(w + r"\s" for w in _PACKAGE_WORDS),
+            ]
+        )
     )
     + ")",
     lead=1,
 )
+# a server of the provider's that is the customer's own (vps-214.webcanyon.eu): a numbered
+# name, not one of the provider's shared service hosts (ns1, mx2)
+_PROVIDER_SERVER = re.compile(r"(?!(?:ns|mx|dns)\d*\.)[a-z0-9-]*\d[a-z0-9-]*\.webcanyon\.eu$")
 _FILE_LIKE = re.compile(
     r"\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip)$", re.I
 )
@@ -268,7 +280,11 @@ def find_domains(text: str, lower: str | None = None) -> list[str]:
         domain = domain.strip(".")
         if domain.startswith("www."):
             domain = domain[4:]
-        if _NOT_CUSTOMER.search(domain) or _FILE_LIKE.search(domain) or "." not in domain:
+        if (
+            (_NOT_CUSTOMER.search(domain) and not _PROVIDER_SERVER.match(domain))
+            or _FILE_LIKE.search(domain)
+            or "." not in domain
+        ):
             continue
         seen.setdefault(domain, None)
     return list(seen)
@@ -429,7 +445,17 @@ _STEPS_WORDS = (
     r"different browser|another browser|other browser|incognito|private window|"
     r"déjà (?:essayé|testé|vérifié|redémarré|vidé|désactivé|fait)|essayé|testé|redémarré|"
     r"vidé (?:le|les) (?:cache|cookies)|désactivé|vérifié|réinitialisé|autre navigateur|"
-    r"navigation privée|en 4g"
+    r"navigation privée|en 4g|"
+    # more ways to tell a step: a noun or participle alone, word orders the above miss
+    r"gewist|geleegd|leeggemaakt|gereboot|opnieuw geïnstalleerd|geherinstalleerd|"
+    r"reboot(?:é|ed)?|redémarrage|relancé|vidé|purgé|réinstallé|"
+    r"purged|"
+    # an outcome told: something was done, and it did not help
+    r"helpt niet|hielp niet|helpt niets|hielp niets|mocht niet baten|zonder (?:resultaat|succes)|"
+    r"geen verschil|"
+    r"n'a rien (?:changé|donné)|rien n'y fait|sans (?:succès|résultat)|"
+    r"didn't help|did not help|didn't fix|did not fix|no luck|to no avail|without success|"
+    r"made no difference|no difference"
 )
 _STEPS = Caseless(
     r"\b(?:" + _STEPS_WORDS + r")\b",
@@ -809,6 +835,10 @@ _DESCRIPTION = re.compile(
     r"must|doit|should|zou|heeft|has|a|met een|with an?|avec une?|zonder|without|sans)\b",
     re.IGNORECASE,
 )
+# a conjunction opening another clause between the password word and the link
+_OTHER_CLAUSE = re.compile(
+    r"\b(?:maar|but|mais|want|car|omdat|because|terwijl|while|alors que|parce que)\b", re.I
+)
 _SENTENCE_START = re.compile(r"[.!?]\s")
 _BACKUP_WORD = re.compile(r"backup|recovery|herstel|secours|récupération", re.IGNORECASE)
 _CODE_GROUP = re.compile(r"(?=[a-z]{0,9}\d)(?=\d{0,9}[a-z])[0-9a-z]{4,10}", re.IGNORECASE)
@@ -934,6 +964,10 @@ def _plain_word_secret(window: str, linked: re.Match[str]) -> bool:
         return False
     if _EARLIER_LINK.search(linked.group("pre")):
         return False  # the first link decides: "is Fiets&Bel77 en de user is jan_ftp"
+    if _OTHER_CLAUSE.search(linked.group("pre")):
+        return (
+            False  # the link is another clause's: "wachtwoord gereset maar Outlook blijft zeuren"
+        )
     if window[linked.end("v") : linked.end("v") + 1] == "?":
         return False  # a question about it: "my password is WordPress-related?"
     if _PARENTHESIS.fullmatch(linked.group("pre")):

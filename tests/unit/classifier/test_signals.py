@@ -159,6 +159,8 @@ def test_private_key_block_is_one_span():
         "Het wachtwoord is fout en de user is jan_ftp.",
         "Password changed on 2024-03-12T14:22:05Z according to the audit log.",
         "Mijn klantnummer: KL-20481 / factuur: F-2024-0021",
+        "Ik heb mijn wachtwoord al 2x gereset maar Outlook blijft zeuren.",
+        "J'ai changé le mot de passe mais Thunderbird reste bloqué.",
     ],
 )
 def test_talk_about_passwords_is_not_a_secret(text):
@@ -929,3 +931,20 @@ def test_generic_subject_with_the_prefix_cut_by_match_is_the_plain_definition(su
     words = [w.lower() for w in _WORDISH.findall(GENERIC_PREFIX.sub("", subject))]
     plain = not words or all(w in _GENERIC_WORDS for w in words)
     assert subject_is_generic(subject) == plain
+
+
+def test_the_customers_own_server_under_the_providers_domain_counts():
+    # the provider's domain names nothing of the customer's, but a numbered server under it does
+    assert find_domains("Onze VPS vps-clb-17.webcanyon.eu is down") == ["vps-clb-17.webcanyon.eu"]
+    assert find_domains("ssh naar srv-ant-12.webcanyon.eu faalt") == ["srv-ant-12.webcanyon.eu"]
+    for shared in (
+        "support.webcanyon.eu",
+        "safe.webcanyon.eu",
+        "ns1.webcanyon.eu",
+        "mx2.webcanyon.eu",
+    ):
+        assert find_domains(f"zie {shared} en ook info@webcanyon.eu") == []
+    # a server's name with tags before its number
+    assert names_host("onze vps-pro-03 ligt plat")
+    assert names_host("server srv-ant-12 geeft geen antwoord")
+    assert not names_host("de server-side code en web-shop-2024")
