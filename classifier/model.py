@@ -135,6 +135,29 @@ class TicketProbabilities:
     subject_ok: float
 
 
+# metadata fields the service reads, and the JSON types they must have when present
+_METADATA_TYPES: dict[str, type | tuple[type, ...]] = {
+    "version": str,
+    "trained_at": str,
+    "metrics": dict,
+    "thresholds": dict,
+    "libraries": dict,
+}
+
+
+def _check_metadata_shape(metadata: Any, path: Path) -> None:
+    """ModelLoadError unless metadata is an object whose known fields have their types."""
+    if not isinstance(metadata, dict):
+        raise ModelLoadError(f"{path} must hold a JSON object, not {type(metadata).__name__}")
+    for name, kind in _METADATA_TYPES.items():
+        value = metadata.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise ModelLoadError(
+                f"{path}: '{name}' must be a JSON {'string' if kind is str else 'object'},"
+                f" not {type(value).__name__}"
+            )
+
+
 def _of_value(p_true: float, value: bool) -> float:
     """A binary head's probability of the value it gave."""
     return p_true if value else 1.0 - p_true
@@ -413,6 +436,7 @@ class TicketClassifier:
             metadata = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelLoadError(f"{meta_path} is not valid JSON: {exc}") from exc
+        _check_metadata_shape(metadata, meta_path)
         if metadata.get("artifact_format") != ARTIFACT_FORMAT:
             raise ModelLoadError(
                 f"{artifact} is in an old artifact format ({metadata.get('artifact_format', 1)}"

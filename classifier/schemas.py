@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, get_args
 
@@ -29,6 +31,35 @@ PLANS: tuple[str, ...] = get_args(Plan)
 FAILURE_ONLY_CODES: frozenset[str] = frozenset({"error_message", "steps_tried", "ip_address"})
 
 
+def label_violations(
+    category: str | None, priority: str | None, missing_info: Iterable[str] | None
+) -> list[tuple[str, str]]:
+    """(field, message) for every rule of the guide a set of labels breaks."""
+    found: list[tuple[str, str]] = []
+    missing = set(missing_info or ())
+    if category == "out_of_scope_device":
+        if priority not in (None, "P4"):
+            found.append(("priority", "out_of_scope_device tickets are always P4"))
+        if missing - {"descriptive_subject"}:
+            found.append(("missing_info", "out_of_scope_device can only miss descriptive_subject"))
+    if priority == "P4" and missing & FAILURE_ONLY_CODES:
+        codes = sorted(missing & FAILURE_ONLY_CODES)
+        found.append(("missing_info", f"a P4 ticket reports no failure, so it cannot miss {codes}"))
+    if priority in ("P1", "P2") and category not in (None, "infrastructure"):
+        found.append(("priority", f"{priority} is for infrastructure problems, not {category}"))
+    return found
+
+
+RECEIVED_MIN_YEAR, RECEIVED_MAX_YEAR = 1970, 2200
+# an id is stored and put in URLs: no control characters, no lone surrogates
+_ID_OK = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
+
+
+def valid_ticket_id(value: str) -> bool:
+    """Whether a ticket can have this id (stored, compared and put in URLs by every store)."""
+    return bool(_ID_OK.fullmatch(value))
+
+
 class Ticket(BaseModel):
     """A ticket as an intake pipeline sends it."""
 
@@ -41,11 +72,26 @@ class Ticket(BaseModel):
     channel: Channel | None = None
     plan: Plan | None = None
 
+    @field_validator("id")
+    @classmethod
+    def _printable_id(cls, value: str | None) -> str | None:
+        if value is not None and not valid_ticket_id(value):
+            raise ValueError("id may hold no control characters or lone surrogates")
+        return value
+
     @field_validator("received_at")
     @classmethod
     def _needs_offset(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return value
+        if value.tzinfo is None:
             raise ValueError("received_at needs a UTC offset, e.g. 2026-03-14T08:12:00+01:00")
+        # deadlines are computed days ahead in local time: keep far from datetime's limits
+        if not RECEIVED_MIN_YEAR <= value.year <= RECEIVED_MAX_YEAR:
+            raise ValueError(
+                f"received_at must lie between the years {RECEIVED_MIN_YEAR} and"
+                f" {RECEIVED_MAX_YEAR}"
+            )
         return value
 
 

@@ -41,6 +41,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from classifier.schemas import label_violations
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LABEL_FIELDS = ("category", "priority", "missing_info", "multi_issue", "contains_password")
 
@@ -217,6 +219,14 @@ class IdempotencyConflict(Exception):
 
 class ConcurrentDuplicate(Exception):
     """Another request with the same idempotency key was being stored at the same moment."""
+
+
+class LabelConflict(ValueError):
+    """The labels a correction would leave break a rule of the labeling guide."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -579,7 +589,9 @@ class Store:
         idempotency_key: str | None = None,
     ) -> StoredCorrection:
         """Append a correction (the latest wins). With an idempotency key, a replay returns the
-        stored correction; the same key with another payload raises IdempotencyConflict."""
+        stored correction; the same key with another payload raises IdempotencyConflict.
+        Labels that would break the guide together (out_of_scope_device at P1) raise
+        LabelConflict, and nothing is written."""
         fingerprint = request_fingerprint({"ticket_id": ticket_id, **changes, "note": note})
         if idempotency_key:
             existing = self._by_key(idempotency_key)
@@ -590,6 +602,13 @@ class Store:
                 if session.get(TicketRow, ticket_id) is None:
                     raise NotFound(ticket_id)
                 current = self._current_labels(session, ticket_id)
+                after = {**current, **changes}
+                # the category and priority it leaves must agree; missing_info is checked when
+                # corrected (a predicted list need not be corrected with the priority)
+                for field, message in label_violations(
+                    after.get("category"), after.get("priority"), changes.get("missing_info")
+                ):
+                    raise LabelConflict(field, f"the labels would break the guide: {message}")
                 before = {k: current.get(k) for k in changes}
                 row = CorrectionRow(
                     ticket_id=ticket_id,

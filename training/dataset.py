@@ -20,7 +20,6 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from classifier.schemas import (
-    FAILURE_ONLY_CODES,
     Category,
     Channel,
     Language,
@@ -29,6 +28,7 @@ from classifier.schemas import (
     Priority,
     Source,
     Split,
+    label_violations,
 )
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "data" / "tickets.jsonl"
@@ -100,16 +100,7 @@ class Problem:
 def guide_violations(record: CorpusRecord) -> Iterator[tuple[str, str]]:
     """Yield (field, message) for every invariant of the labeling guide the record breaks."""
     missing = set(record.missing_info)
-    if record.category == "out_of_scope_device":
-        if record.priority != "P4":
-            yield "priority", "out_of_scope_device tickets are always P4"
-        if missing - {"descriptive_subject"}:
-            yield "missing_info", "out_of_scope_device can only miss descriptive_subject"
-    if record.priority == "P4" and missing & FAILURE_ONLY_CODES:
-        codes = sorted(missing & FAILURE_ONLY_CODES)
-        yield "missing_info", f"a P4 ticket reports no failure, so it cannot miss {codes}"
-    if record.priority in ("P1", "P2") and record.category != "infrastructure":
-        yield "priority", f"{record.priority} is for infrastructure problems, not {record.category}"
+    yield from label_violations(record.category, record.priority, record.missing_info)
     if not record.subject.strip() and "descriptive_subject" not in missing:
         yield "missing_info", "an empty subject must list descriptive_subject"
     if not (record.subject.strip() or record.body.strip()):

@@ -16,19 +16,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from classifier.api.auth import PERMISSIONS, KeyRing, Role, parse_keys, write_dev_keys
+from classifier.api.auth import PERMISSIONS, KeyRing, Role, dev_keys, parse_keys
 from classifier.api.batching import MicroBatcher
 from classifier.api.metrics import Metrics
 from classifier.model import ModelLoadError, TicketClassifier
-from classifier.schemas import Category, MissingCode, Prediction, Priority, Ticket
+from classifier.schemas import (
+    Category,
+    MissingCode,
+    Prediction,
+    Priority,
+    Ticket,
+    valid_ticket_id,
+)
 from classifier.settings import REPORT_HTML, REPORT_JSON, Settings, get_settings
 from classifier.signals import SecretSpan, redact
 from classifier.sla import first_response_deadline
 from classifier.store import (
     ConcurrentDuplicate,
     IdempotencyConflict,
+    LabelConflict,
     LogRow,
     NotFound,
     Store,
@@ -190,8 +199,8 @@ def load_keys(settings: Settings) -> KeyRing:
         )
     if not keys and settings.dev:
         path = settings.api_keys_file or settings.data_dir / "dev-keys.txt"
-        keys = write_dev_keys(path)
-        log.warning("development run: API keys written to %s", path)
+        keys = dev_keys(path)
+        log.warning("development run: API keys in %s", path)
     if not keys:
         raise RuntimeError(
             "no API keys configured: set CLASSIFIER_API_KEYS (role:key,...) or "
@@ -358,6 +367,16 @@ class _TooLarge(StarletteHTTPException):
 # ---------------------------------------------------------------- helpers
 
 
+def storable(text: str) -> str:
+    """Text every store takes: NUL (PostgreSQL refuses it in text) and lone surrogates (no
+    UTF-8 for SQLite) replaced, as the classifier's cleaning replaces them."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dict[str, Any]:
     """The ticket as it may be stored: the scanned prefix only, every secret replaced."""
     spans: dict[str, list[SecretSpan]] = {"subject": [], "body": []}
@@ -365,8 +384,8 @@ def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dic
         spans[s.field].append(SecretSpan(s.start, s.end, s.kind))
     return {
         "ticket_id": prediction.id,
-        "subject": redact(ticket.subject[:MAX_SUBJECT_CHARS], spans["subject"]),
-        "body": redact(ticket.body[: RAW_FACTOR * max_chars], spans["body"]),
+        "subject": storable(redact(ticket.subject[:MAX_SUBJECT_CHARS], spans["subject"])),
+        "body": storable(redact(ticket.body[: RAW_FACTOR * max_chars], spans["body"])),
         # stored in UTC: SQLite keeps no offset
         "received_at": ticket.received_at.astimezone(UTC) if ticket.received_at else None,
         "channel": ticket.channel,
@@ -393,8 +412,19 @@ def predict_and_log(state: State, tickets: list[Ticket]) -> list[Predicted]:
     try:
         state.store.log_serialized(rows)
     except Exception as exc:  # the predictions are still returned; the failure is counted
-        state.metrics.store_failures.inc(len(rows))
-        log.error("prediction log write failed: %s", type(exc).__name__)
+        if len(rows) == 1:
+            state.metrics.store_failures.inc()
+            log.error("prediction log write failed: %s", type(exc).__name__)
+        else:  # one row the store refuses must not cost the others theirs
+            log.error(
+                "prediction log write of %d failed (%s); one by one", len(rows), type(exc).__name__
+            )
+            for row in rows:
+                try:
+                    state.store.log_serialized([row])
+                except Exception as one:
+                    state.metrics.store_failures.inc()
+                    log.error("prediction log write failed: %s", type(one).__name__)
     return predicted
 
 
@@ -478,6 +508,12 @@ def _json(body: str) -> Response:
     return Response(content=body, media_type="application/json")
 
 
+def _known_id(ticket_id: str) -> None:
+    """404 for an id no ticket can have (a NUL in it, which PostgreSQL cannot even compare)."""
+    if not valid_ticket_id(ticket_id):
+        raise ApiError(404, "not_found", "no ticket with such an id", "ticket_id")
+
+
 def _check_not_empty(ticket: Ticket) -> None:
     if not ticket.subject.strip() and not ticket.body.strip():
         raise ApiError(422, "invalid", "subject and body are both empty", "body")
@@ -493,6 +529,7 @@ def get_prediction(
     ticket_id: str, state: AppState, _: Annotated[Role, Depends(require("read"))]
 ) -> StoredTicket:
     """The stored prediction of a ticket, its corrections and its current labels."""
+    _known_id(ticket_id)
     try:
         stored = state.store.ticket(ticket_id)
     except NotFound:
@@ -526,10 +563,13 @@ def post_correction(
     changes = correction.changes()
     if not changes:
         raise ApiError(422, "invalid", "name at least one label to correct", "category")
+    _known_id(correction.ticket_id)
+    # a note is free text: a secret in it is stored redacted, like a ticket's
+    note = storable(redact(correction.note)) if correction.note else correction.note
     try:
-        stored = state.store.correct(
-            correction.ticket_id, role, changes, correction.note, idempotency_key
-        )
+        stored = state.store.correct(correction.ticket_id, role, changes, note, idempotency_key)
+    except LabelConflict as exc:
+        raise ApiError(422, "invalid", str(exc), exc.field) from None
     except NotFound:
         raise ApiError(
             404, "not_found", f"no ticket {correction.ticket_id!r}", "ticket_id"
@@ -580,8 +620,11 @@ def export_corrections(
     since: Annotated[datetime | None, Query(description="ISO 8601 date-time")] = None,
 ) -> StreamingResponse:
     """Corrected tickets (redacted text and current labels) as JSON Lines, for retraining."""
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
+    if since is not None:
+        try:  # compared in UTC, as the store keeps its times
+            since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+        except OverflowError:
+            raise ApiError(422, "invalid", "since is out of range", "since") from None
     records = list(state.store.export_corrections(since))
     lines = (json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in records)
     return StreamingResponse(lines, media_type="application/x-ndjson")
@@ -597,6 +640,7 @@ def erase_ticket(
     ticket_id: str, state: AppState, _: Annotated[Role, Depends(require("admin"))]
 ) -> Response:
     """Erase a ticket's text and personal data (GDPR); its label statistics are kept."""
+    _known_id(ticket_id)
     try:
         state.store.erase(ticket_id)
     except NotFound:
@@ -622,11 +666,12 @@ def reload_model(state: AppState, _: Annotated[Role, Depends(require("admin"))])
     with state.reload_lock:
         try:
             model = settings.load_model()
-        except ModelLoadError as exc:
+            info = model_info(model)  # before the swap: a model it cannot describe is refused
+        except (ModelLoadError, ValidationError) as exc:
             raise ApiError(409, "model_refused", str(exc)) from None
         state.model = model  # one reference swap: requests in flight keep the old model
         state.metrics.set_model(model.version)
-    return model_info(model)
+    return info
 
 
 def _latest_report(state: State, name: str) -> bytes:
@@ -741,6 +786,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if err.get("type") == "json_invalid":
             return error_response(400, "malformed_json", "the body is not valid JSON")
         return error_response(422, "invalid", err.get("msg", "invalid"), _field_of(err["loc"]))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.error("store error: %s", type(exc).__name__)  # the type only: it may quote a ticket
+        return error_response(503, "store_unavailable", "the store failed; retry later")
+
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error: %s", type(exc).__name__)
+        return error_response(500, "internal", "an unexpected error; it was logged")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

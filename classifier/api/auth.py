@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,18 +48,29 @@ def parse_keys(text: str, source: str) -> list[ApiKey]:
     return keys
 
 
-def write_dev_keys(path: Path) -> list[ApiKey]:
-    """Create one random key per role in a local file (a development run) and return them."""
-    keys = [ApiKey(role, secrets.token_urlsafe(24)) for role in ROLES]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "# local development keys (git-ignored); one role:key per line\n"
-        + "\n".join(f"{k.role}:{k.key}" for k in keys)
-        + "\n",
-        encoding="utf-8",
-    )
-    path.chmod(0o600)
-    return keys
+def dev_keys(path: Path) -> list[ApiKey]:
+    """A development run's keys: those in the local file, or one random key per role written
+    to it when it does not exist yet. The file appears whole and only once (linked into place
+    from a file of its own), so the workers of one server, started together, share one set."""
+    if not path.exists():
+        keys = [ApiKey(role, secrets.token_urlsafe(24)) for role in ROLES]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_text(
+            "# local development keys (git-ignored); one role:key per line\n"
+            + "\n".join(f"{k.role}:{k.key}" for k in keys)
+            + "\n",
+            encoding="utf-8",
+        )
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # fails if another process made the file first
+            return keys
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return parse_keys(path.read_text(encoding="utf-8"), str(path))
 
 
 class KeyRing:

@@ -431,7 +431,12 @@ def test_planted_secrets_are_never_stored_or_logged(api, caplog_all):
             "/v1/predict", "intake", {"id": ticket_id, "subject": f"Site stuk {text}", "body": body}
         )
         assert response.status_code == 200 and response.json()["contains_password"]
-        api.post("/v1/corrections", "engineer", {"ticket_id": ticket_id, "priority": "P3"})
+        # an engineer's note may quote the secret too
+        note = f"klant gaf het door: {text}"
+        corrected = api.post(
+            "/v1/corrections", "engineer", {"ticket_id": ticket_id, "priority": "P3", "note": note}
+        )
+        assert corrected.status_code == 201 and "[REDACTED]" in corrected.json()["note"]
     secrets = [secret for _, secret in SECRETS]
     if api.backend == "sqlite":
         raw = b"".join(p.read_bytes() for p in api.data_dir.glob("classifier.db*"))

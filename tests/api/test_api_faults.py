@@ -1,0 +1,157 @@
+"""What clients may send that once reached a 500 or lost data, and store faults on every route:
+each gets a clear 4xx or a JSON 503, and nothing already accepted is lost."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import sqlalchemy
+
+from tests.api.test_api import VPS_DOWN
+
+
+def new_id() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def test_a_received_time_out_of_range_is_a_422_not_a_500(api):
+    for when in ("9999-12-31T20:00:00Z", "0001-01-01T00:00:00+14:00"):
+        response = api.post("/v1/predict", "intake", {**VPS_DOWN, "received_at": when})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == "received_at"
+    batch = api.post(
+        "/v1/predict/batch",
+        "intake",
+        {"tickets": [VPS_DOWN, {**VPS_DOWN, "received_at": "9999-12-31T20:00:00Z"}, VPS_DOWN]},
+    )
+    assert batch.status_code == 200, batch.text
+    first, bad, last = batch.json()["predictions"]
+    assert first["category"] and last["category"]
+    assert bad["error"]["field"] == "tickets.1.received_at"
+
+
+def test_ids_no_store_can_hold_are_refused_or_not_found(api):
+    bad = api.post("/v1/predict", "intake", {**VPS_DOWN, "id": "a\x00b"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "id"
+    for path in ("/v1/predictions/a%00b", "/v1/predictions/a%01b"):
+        assert api.get(path, "engineer").status_code == 404
+    erase = api.client.delete("/v1/tickets/a%00b", headers=api.headers("admin"))
+    assert erase.status_code == 404
+    correct = api.post("/v1/corrections", "engineer", {"ticket_id": "a\x00b", "priority": "P3"})
+    assert correct.status_code == 404
+
+
+def test_unstorable_characters_in_a_batch_cost_no_ticket_its_log_row(api):
+    ids = [new_id() for _ in range(3)]
+    tickets = [
+        {"id": ids[0], **VPS_DOWN},
+        # NUL: PostgreSQL refuses it in text; a lone surrogate has no UTF-8 for SQLite
+        {
+            "id": ids[1],
+            "subject": "Site \x00 stuk",
+            "body": "de site van bakkerij-peeters.be \ud800",
+        },
+        {"id": ids[2], **VPS_DOWN},
+    ]
+    body = json.dumps({"tickets": tickets})  # \u0000 and \ud800 as JSON escapes
+    response = api.client.post(
+        "/v1/predict/batch",
+        content=body,
+        headers=api.headers("intake", **{"Content-Type": "application/json"}),
+    )
+    assert response.status_code == 200, response.text
+    assert all("category" in p for p in response.json()["predictions"])
+    for ticket_id in ids:
+        stored = api.get(f"/v1/predictions/{ticket_id}", "engineer")
+        assert stored.status_code == 200, (ticket_id, stored.text)
+    assert "\x00" not in api.get(f"/v1/predictions/{ids[1]}", "engineer").json()["subject"]
+
+
+def test_a_correction_breaking_the_guide_is_refused_and_not_written(api):
+    ticket_id = new_id()
+    api.post("/v1/predict", "intake", {"id": ticket_id, **VPS_DOWN})
+    refused = api.post(
+        "/v1/corrections",
+        "engineer",
+        {"ticket_id": ticket_id, "category": "out_of_scope_device", "priority": "P1"},
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "priority"
+    assert api.get(f"/v1/predictions/{ticket_id}", "engineer").json()["corrections"] == []
+    # a P1 ticket's category alone cannot become a device question ...
+    alone = api.post(
+        "/v1/corrections", "engineer", {"ticket_id": ticket_id, "category": "out_of_scope_device"}
+    )
+    assert alone.status_code == 422
+    # ... with its priority and missing information it can
+    both = api.post(
+        "/v1/corrections",
+        "engineer",
+        {
+            "ticket_id": ticket_id,
+            "category": "out_of_scope_device",
+            "priority": "P4",
+            "missing_info": [],
+        },
+    )
+    assert both.status_code == 201, both.text
+    bad_codes = api.post(
+        "/v1/corrections", "engineer", {"ticket_id": ticket_id, "missing_info": ["ip_address"]}
+    )
+    assert bad_codes.status_code == 422 and bad_codes.json()["error"]["field"] == "missing_info"
+
+
+def test_since_with_an_offset_is_compared_in_utc(api):
+    ticket_id = new_id()
+    api.post("/v1/predict", "intake", {"id": ticket_id, **VPS_DOWN})
+    made = api.post("/v1/corrections", "engineer", {"ticket_id": ticket_id, "priority": "P2"})
+    at = datetime.fromisoformat(made.json()["created_at"]).astimezone(UTC)
+
+    def exported(since: datetime) -> set[str]:
+        text = api.get("/v1/corrections", "analyst", params={"since": since.isoformat()}).text
+        return {json.loads(line)["id"] for line in text.splitlines()}
+
+    # an hour before, written in +02:00: on the wall clock an hour *after* it in UTC
+    assert ticket_id in exported((at - timedelta(hours=1)).astimezone(timezone(timedelta(hours=2))))
+    # an hour after, written in -05:00: on the wall clock hours *before* it in UTC
+    assert ticket_id not in exported(
+        (at + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-5)))
+    )
+    assert api.get("/v1/corrections", "analyst", params={"since": "0001-01-01T00:00:00+14:00"})
+    assert api.get("/v1/corrections", "analyst", params={"since": "not a date"}).status_code == 422
+
+
+def test_a_store_failing_on_reads_is_a_json_503(api, monkeypatch):
+    state = api.client.app.state.classifier
+
+    def broken(*_args, **_kwargs):
+        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("no such table"))
+
+    monkeypatch.setattr(state.store, "ticket", broken)
+    monkeypatch.setattr(state.store, "export_corrections", broken)
+    for path, role in (("/v1/predictions/t-x", "engineer"), ("/v1/corrections", "analyst")):
+        response = api.get(path, role)
+        assert response.status_code == 503, (path, response.text)
+        assert response.json()["error"]["code"] == "store_unavailable"
+
+
+def test_reload_refuses_metadata_it_cannot_describe_and_keeps_serving(api):
+    meta_path = api.settings.model_dir / "metadata.json"
+    original = meta_path.read_text(encoding="utf-8")
+    serving = api.get("/v1/model", "admin").json()["version"]
+    try:
+        for broken in (
+            [],
+            {**json.loads(original), "thresholds": "oops"},
+            {**json.loads(original), "metrics": [1]},
+        ):
+            meta_path.write_text(json.dumps(broken), encoding="utf-8")
+            refused = api.post("/v1/admin/reload", "admin")
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["error"]["code"] == "model_refused"
+            info = api.get("/v1/model", "admin")
+            assert info.status_code == 200 and info.json()["version"] == serving
+    finally:
+        meta_path.write_text(original, encoding="utf-8")
+    assert api.post("/v1/admin/reload", "admin").status_code == 200
