@@ -78,6 +78,17 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
     return ".".join(parts) or None
 
 
+PERMISSION_NAMES = {
+    "predict": "request predictions",
+    "read": "read stored predictions",
+    "correct": "correct labels",
+    "export": "export corrections",
+    "model": "read the model's details",
+    "reports": "read accuracy reports",
+    "admin": "use the admin endpoints",
+}
+
+
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "Malformed request",
@@ -99,7 +110,8 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tickets: list[dict[str, Any]] = Field(max_length=1000)
+    # any JSON per entry: one that is no ticket gets an error entry at its position
+    tickets: list[Any] = Field(max_length=1000)
 
 
 class BatchError(BaseModel):
@@ -233,7 +245,11 @@ def authorize(state: State, authorization: str | None, permission: str) -> Role:
     if role is None:
         raise ApiError(401, "unauthorized", "unknown API key")
     if role not in PERMISSIONS[permission]:
-        raise ApiError(403, "forbidden", f"the {role} role may not {permission}")
+        raise ApiError(
+            403,
+            "forbidden",
+            f"the {role} role may not {PERMISSION_NAMES.get(permission, permission)}",
+        )
     return role
 
 
@@ -478,6 +494,7 @@ def predict_batch(
         try:
             ticket = Ticket.model_validate(raw)
             _check_not_empty(ticket)
+            _check_size(ticket, state.settings.max_ticket_bytes)
             good.append((index, ticket))
         except ValidationError as exc:
             err = exc.errors()[0]
@@ -512,6 +529,13 @@ def _known_id(ticket_id: str) -> None:
     """404 for an id no ticket can have (a NUL in it, which PostgreSQL cannot even compare)."""
     if not valid_ticket_id(ticket_id):
         raise ApiError(404, "not_found", "no ticket with such an id", "ticket_id")
+
+
+def _check_size(ticket: Ticket, limit: int) -> None:
+    """A ticket in a batch is held to a single ticket's limit (its text, UTF-8)."""
+    chars = len(ticket.subject) + len(ticket.body)
+    if chars * 4 > limit and len(ticket.subject.encode()) + len(ticket.body.encode()) > limit:
+        raise ApiError(413, "too_large", f"the ticket's text is over {limit} bytes", "body")
 
 
 def _check_not_empty(ticket: Ticket) -> None:

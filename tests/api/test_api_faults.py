@@ -155,3 +155,19 @@ def test_reload_refuses_metadata_it_cannot_describe_and_keeps_serving(api):
     finally:
         meta_path.write_text(original, encoding="utf-8")
     assert api.post("/v1/admin/reload", "admin").status_code == 200
+
+
+def test_a_batch_entry_that_is_no_ticket_or_too_large_gets_an_error_in_place(api):
+    big = {"subject": "groot", "body": "x" * (api.settings.max_ticket_bytes + 1)}
+    response = api.post("/v1/predict/batch", "intake", {"tickets": [VPS_DOWN, 1, None, big]})
+    assert response.status_code == 200, response.text
+    good, number, null, large = response.json()["predictions"]
+    assert good["category"]
+    assert number["error"]["field"] == "tickets.1" and null["error"]["field"] == "tickets.2"
+    assert large["error"]["code"] == "too_large" and large["error"]["field"] == "tickets.3.body"
+
+
+def test_a_wrong_role_is_told_what_it_may_not_do(api):
+    refused = api.get("/v1/model", "intake")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"] == "the intake role may not read the model's details"
