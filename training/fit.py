@@ -157,15 +157,22 @@ def urgent_threshold(
     return 0.05
 
 
-def best_f1_cut(p: np.ndarray, gold: np.ndarray) -> float:
-    best, best_f1 = 0.5, -1.0
-    for cut in np.arange(0.2, 0.81, 0.02):
+def best_f1_cut(p: np.ndarray, gold: np.ndarray, tolerance: float = 0.005) -> float:
+    """The middle of the cuts whose cross-validated F1 is within `tolerance` of the best.
+
+    The F1 curve of the multi-issue head is flat over a wide range (0.855-0.862 from 0.24 to
+    0.52 on the corpus of 2026-12): its highest point is chance, and the lowest cuts of the
+    plateau flag the most single-issue tickets written unlike the training set. The middle
+    of the plateau is as good on cross-validation and stabler."""
+    cuts = np.round(np.arange(0.2, 0.81, 0.02), 2)
+    scores = []
+    for cut in cuts:
         pred = p >= cut
         tp = float((pred & gold).sum())
-        f1 = 2 * tp / max(1.0, float(pred.sum() + gold.sum()))
-        if f1 > best_f1:
-            best, best_f1 = float(round(cut, 2)), f1
-    return best
+        scores.append(2 * tp / max(1.0, float(pred.sum() + gold.sum())))
+    f1 = np.array(scores)
+    near = cuts[f1 >= f1.max() - tolerance]
+    return float(near[len(near) // 2])
 
 
 def restrict_lemma_tables(

@@ -76,3 +76,17 @@ def test_datasheet_tables_match_the_corpus(corpus):
     assert current_section(text) == render_tables(corpus).strip(), (
         "data/README.md is out of date: run `make datasheet`"
     )
+
+
+def test_the_independent_check_set_is_valid_and_apart_from_the_corpus(corpus):
+    """data/check.jsonl: 120 tickets written from the guide alone, never trained on."""
+    from training.dataset import near_duplicates
+
+    check = load_tickets(DEFAULT_CORPUS.parent / "check.jsonl")  # the same line checks
+    assert len(check) == 120 and set(check["split"]) == {"test"}
+    assert not set(check["id"]) & set(corpus["id"])
+    pairs = near_duplicates(
+        zip(check["id"], check["subject"] + " " + check["body"], strict=True),
+        zip(corpus["id"], corpus["subject"] + " " + corpus["body"], strict=True),
+    )
+    assert pairs == []
