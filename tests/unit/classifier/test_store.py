@@ -21,7 +21,7 @@ def test_concurrent_writers_never_see_database_is_locked(tmp_path):
     workers = [Store.open(url) for _ in range(4)]  # one engine per "worker process"
     prediction = {
         "model_version": "v1",
-        "category": "cms_plugins",
+        "category": "infrastructure",
         "priority": "P3",
         "missing_info": [],
         "multi_issue": False,
@@ -283,3 +283,27 @@ def test_the_held_checkpoint_waits_for_the_stores_writers(quiet_store):
         assert worker.is_alive() and checkpointer.caught_up == 0
     worker.join(30)
     assert not worker.is_alive() and checkpointer.caught_up == 1
+
+
+def test_a_correction_breaking_the_guide_writes_nothing(store):
+    from classifier.store import LabelConflict
+
+    prediction = {
+        "model_version": "v1",
+        "category": "cms_plugins",
+        "priority": "P3",
+        "missing_info": ["steps_tried"],
+        "multi_issue": False,
+        "contains_password": False,
+    }
+    store.log_prediction({"ticket_id": "t-g", "subject": "s", "body": "b"}, prediction)
+    with pytest.raises(LabelConflict) as raised:
+        store.correct("t-g", "engineer", {"priority": "P1"}, None)
+    assert raised.value.field == "priority"
+    assert store.ticket("t-g")["corrections"] == []
+    # the predicted missing_info need not be corrected with the priority ...
+    store.correct("t-g", "engineer", {"priority": "P4"}, None)
+    # ... but a corrected one must fit it
+    with pytest.raises(LabelConflict):
+        store.correct("t-g", "engineer", {"missing_info": ["error_message"]}, None)
+    assert len(store.ticket("t-g")["corrections"]) == 1
