@@ -47,6 +47,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LABEL_FIELDS = ("category", "priority", "missing_info", "multi_issue", "contains_password")
 
 
+def _iso(value: Any) -> Any:
+    """A time as ISO 8601 in UTC ("2026-12-03T11:51:49+00:00"), other values as they are."""
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -681,7 +686,7 @@ class Store:
                 "body": record["body"],
                 **record["current"],
                 "language": record["prediction"].get("language"),
-                "corrected_at": record["corrections"][-1]["created_at"],
+                "corrected_at": _iso(record["corrections"][-1]["created_at"]),
             }
 
     def erase(self, ticket_id: str) -> None:

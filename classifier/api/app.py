@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -129,8 +129,8 @@ class CorrectionRequest(BaseModel):
     category: Category | None = None
     priority: Priority | None = None
     missing_info: list[MissingCode] | None = None
-    multi_issue: bool | None = None
-    contains_password: bool | None = None
+    multi_issue: StrictBool | None = None  # true or false, not "yes"
+    contains_password: StrictBool | None = None
     note: str | None = Field(default=None, max_length=2000)
 
     def changes(self) -> dict[str, Any]:
@@ -809,6 +809,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         err = exc.errors()[0]
         if err.get("type") == "json_invalid":
             return error_response(400, "malformed_json", "the body is not valid JSON")
+        if err.get("type") == "missing" and tuple(err.get("loc", ())) == ("body",):
+            return error_response(422, "invalid", "the request needs a JSON body")
         return error_response(422, "invalid", err.get("msg", "invalid"), _field_of(err["loc"]))
 
     @app.exception_handler(SQLAlchemyError)
@@ -823,6 +825,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not read the body: not JSON in UTF-8
+            return error_response(400, "malformed_json", "the body is not valid JSON (UTF-8)")
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
         return error_response(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
 

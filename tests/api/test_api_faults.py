@@ -171,3 +171,50 @@ def test_a_wrong_role_is_told_what_it_may_not_do(api):
     refused = api.get("/v1/model", "intake")
     assert refused.status_code == 403
     assert refused.json()["error"]["message"] == "the intake role may not read the model's details"
+
+
+def test_bodies_that_are_no_json_in_utf8_are_malformed_json(api):
+    headers = api.headers("intake", **{"Content-Type": "application/json"})
+    for body in (b'\xff\xfe{"subject": "x"}', b'{"subject": "\xe9"}', b"[" * 100_000):
+        response = api.client.post("/v1/predict", content=body, headers=headers)
+        assert response.status_code == 400, body[:20]
+        assert response.json()["error"]["code"] == "malformed_json"
+    empty = api.client.post("/v1/predict", content=b"", headers=headers)
+    assert empty.status_code == 422
+    assert empty.json()["error"]["message"] == "the request needs a JSON body"
+
+
+def test_correction_flags_are_json_booleans_and_the_export_times_iso(api):
+    ticket_id = new_id()
+    api.post("/v1/predict", "intake", {"id": ticket_id, **VPS_DOWN})
+    loose = api.post("/v1/corrections", "engineer", {"ticket_id": ticket_id, "multi_issue": "yes"})
+    assert loose.status_code == 422 and loose.json()["error"]["field"] == "multi_issue"
+    api.post("/v1/corrections", "engineer", {"ticket_id": ticket_id, "multi_issue": True})
+    lines = api.get("/v1/corrections", "analyst").text.splitlines()
+    [mine] = [json.loads(line) for line in lines if json.loads(line)["id"] == ticket_id]
+    assert datetime.fromisoformat(mine["corrected_at"]).tzinfo is not None
+    assert "T" in mine["corrected_at"]
+
+
+def test_readiness_fails_when_the_store_does(api, monkeypatch):
+    assert api.client.get("/readyz").status_code == 200
+    state = api.client.app.state.classifier
+
+    def down():
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(state.store, "ping", down)
+    response = api.client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ready", "model": True, "store": False}
+
+
+def test_a_batch_over_the_limit_is_413(api):
+    ticket = {"subject": "groot", "body": "x" * 100_000}
+    body = json.dumps({"tickets": [ticket] * 110})  # about 11 MB, under 1,000 tickets
+    response = api.client.post(
+        "/v1/predict/batch",
+        content=body,
+        headers=api.headers("intake", **{"Content-Type": "application/json"}),
+    )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
