@@ -235,7 +235,10 @@ def _ablation_row(test: pd.DataFrame, category, priority, multi) -> dict[str, fl
 
 
 def format_report(
-    report: dict[str, Any], ablation: dict[str, dict[str, float]] | None = None
+    report: dict[str, Any],
+    ablation: dict[str, dict[str, float]] | None = None,
+    ablation_cv: dict[str, dict[str, float]] | None = None,
+    train_size: int | None = None,
 ) -> str:
     """A plain-text rendering of the figures, with the targets beside them."""
     lines = ["Overall (test split, n={})".format(report["overall"]["n"])]
@@ -272,12 +275,23 @@ def format_report(
             f"{m['priority_accuracy']:8.3f} {m['missing_info_micro_f1']:7.3f} "
             f"{m['urgent_recall']:8.3f}"
         )
-    if ablation:
-        lines.append("\nAblation (test split)")
+    tables = [("Ablation (test split)", ablation)]
+    if ablation_cv:
+        size = f", n={train_size}" if train_size else ""
+        tables.append(
+            (
+                f"Ablation (cross-validation on the training split{size}; before the urgency rule)",
+                ablation_cv,
+            )
+        )
+    for title, rows in tables:
+        if not rows:
+            continue
+        lines.append(f"\n{title}")
         lines.append(
             f"  {'variant':<12} {'cat F1':>8} {'prio F1':>8} {'urg rec':>8} {'multi F1':>9}"
         )
-        for name, row in ablation.items():
+        for name, row in rows.items():
             lines.append(
                 f"  {name:<12} {row['category_macro_f1']:8.3f} {row['priority_macro_f1']:8.3f} "
                 f"{row['urgent_recall']:8.3f} {row['multi_issue_f1']:9.3f}"
