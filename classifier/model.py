@@ -158,6 +158,9 @@ def _check_metadata_shape(metadata: Any, path: Path) -> None:
             )
 
 
+_VALUE = {True: "true", False: "false"}  # a binary head's classes in the thresholds
+
+
 def _of_value(p_true: float, value: bool) -> float:
     """A binary head's probability of the value it gave."""
     return p_true if value else 1.0 - p_true
@@ -655,7 +658,12 @@ class TicketClassifier:
                 thresholds.auto["priority"][priority],
                 thresholds.suggest["priority"][priority],
             ),
-            "multi_issue": _decide(confidence["multi_issue"], 0.9, 0.7),
+            # per value, chosen on cross-validation (artifacts before 2026-12: 0.9 and 0.7)
+            "multi_issue": _decide(
+                confidence["multi_issue"],
+                thresholds.auto.get("multi_issue", {}).get(_VALUE[multi_issue], 0.9),
+                thresholds.suggest.get("multi_issue", {}).get(_VALUE[multi_issue], 0.7),
+            ),
             "contains_password": "auto",
             "missing_info": _decide(confidence["missing_info"], 0.9, 0.7),
         }

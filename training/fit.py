@@ -124,11 +124,20 @@ def head_targets(
 
 
 def class_thresholds(
-    proba: np.ndarray, classes: list[str], gold: np.ndarray, precision: float
+    proba: np.ndarray,
+    classes: list[str],
+    gold: np.ndarray,
+    precision: float,
+    predicted: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Per class: the lowest confidence from which predictions of that class reach `precision`."""
-    predicted = np.array(classes)[proba.argmax(axis=1)]
-    confidence = proba.max(axis=1)
+    """Per class: the lowest confidence from which predictions of that class reach `precision`.
+
+    The prediction is the most probable class unless `predicted` says otherwise (a binary head
+    decided by a cut other than 0.5); the confidence is the probability of the class given."""
+    if predicted is None:
+        predicted = np.array(classes)[proba.argmax(axis=1)]
+    column = {label: i for i, label in enumerate(classes)}
+    confidence = proba[np.arange(len(proba)), [column[label] for label in predicted.tolist()]]
     cuts: dict[str, float] = {}
     for label in classes:
         mine = predicted == label
@@ -349,6 +358,18 @@ def fit_model(
             )
         },
     )
+    multi_cut = thresholds.binary["multi_issue"]
+    p_multi = cv_proba["multi_issue"][:, list(heads["multi_issue"].classes_).index(True)]
+    multi_proba = np.column_stack([1 - p_multi, p_multi])
+    multi_gold = np.where(train["multi_issue"].to_numpy(dtype=bool), "true", "false")
+    multi_given = np.where(p_multi >= multi_cut, "true", "false")
+    for level, target in (
+        (thresholds.auto, config.auto_precision),
+        (thresholds.suggest, config.suggest_precision),
+    ):
+        level["multi_issue"] = class_thresholds(
+            multi_proba, ["false", "true"], multi_gold, target, multi_given
+        )
     cv_metrics = cv_figures(
         p_cat,
         p_pri,

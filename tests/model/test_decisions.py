@@ -72,8 +72,11 @@ def test_decision_levels_follow_the_stored_thresholds(model, predicted):
                 level = "review"
             assert prediction.decision[field] == level, (prediction.id, field)
             seen.add(level)
+        value = "true" if prediction.multi_issue else "false"
         assert prediction.decision["multi_issue"] == _level(
-            prediction.confidence["multi_issue"], 0.9, 0.7
+            prediction.confidence["multi_issue"],
+            thresholds.auto["multi_issue"][value],
+            thresholds.suggest["multi_issue"][value],
         )
         assert prediction.decision["contains_password"] == "auto"
         assert prediction.needs_review == (
