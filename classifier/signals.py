@@ -1212,6 +1212,14 @@ def count_second_issue_cues(text: str, lower: str | None = None) -> int:
     )
 
 
+# a subject that joins two subjects: "VPS traag + vraag over factuur" (not "&": company names)
+_JOINED_SUBJECT = re.compile(r"\S\s+\+\s+\S")
+
+
+def subject_joins(subject: str) -> bool:
+    return bool(_JOINED_SUBJECT.search(subject))
+
+
 def count_added_sentences(text: str, lower: str | None = None) -> int:
     """How many matches _ADDED_SENTENCE.finditer finds (counted with _ADDED_AFTER)."""
     pattern, target = _ADDED_SENTENCE._pick(text, lower)
@@ -1287,7 +1295,8 @@ def detect_signals(ticket: CleanTicket) -> Signals:
         steps_cues=count_steps_cues(own, own_lower),
         connection_cues=count_connection_cues(own, own_lower),
         generic_subject=subject_is_generic(ticket.subject),
-        second_issue_cues=count_second_issue_cues(ticket.own, own_only_lower),
+        second_issue_cues=count_second_issue_cues(ticket.own, own_only_lower)
+        + subject_joins(ticket.subject),
         # 4 words or more: split(None, 3) makes a 4th piece only for a 4th word
         paragraphs=sum(1 for part in paragraphs if len(part.split(None, 3)) >= 4),
         questions=ticket.own.count("?"),

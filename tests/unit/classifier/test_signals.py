@@ -22,6 +22,7 @@ from classifier.signals import (
     names_host,
     redact,
     subject_is_generic,
+    subject_joins,
 )
 from classifier.text import clean_ticket
 
@@ -948,3 +949,18 @@ def test_the_customers_own_server_under_the_providers_domain_counts():
     assert names_host("onze vps-pro-03 ligt plat")
     assert names_host("server srv-ant-12 geeft geen antwoord")
     assert not names_host("de server-side code en web-shop-2024")
+
+
+def test_a_subject_joining_two_subjects_is_a_cue_of_a_second_issue():
+    assert subject_joins("Notre IP bloquée ? + ajout enregistrement SPF")
+    assert subject_joins("website weg na aanpassen A record + outlook nieuwe laptop")
+    for one in (
+        "C++ compiler op de VPS",
+        "Peeters & Zonen: factuur",
+        "a+b in de URL",
+        "Re: +32 nummer",
+    ):
+        assert not subject_joins(one)
+    joined = detect_signals(clean_ticket("VPS traag + vraag factuur", "Zie onderwerp.", 8000))
+    alone = detect_signals(clean_ticket("VPS traag", "Zie onderwerp.", 8000))
+    assert joined.second_issue_cues == alone.second_issue_cues + 1
