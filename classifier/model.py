@@ -878,6 +878,7 @@ _NUMERIC_NAMES = {
     "sig_error": "signal: error texts",
     "sig_steps": "signal: steps tried",
     "sig_connection": "signal: connection failure",
+    "sig_confirmed": "signal: confirmed elsewhere",
     "sig_generic_subject": "signal: generic subject",
     "sig_secret": "signal: a secret",
     "sig_second_issue": "signal: cues of a second issue",

@@ -493,6 +493,32 @@ def count_connection_cues(text: str, lower: str | None = None) -> int:
     return sum(1 for _ in _CONNECTION.finditer(text, lower))
 
 
+# The failure confirmed apart from the customer's own connection (the guide: then the customer's
+# IP is not needed): other people or places, the provider's monitoring or status page. Not the
+# customer's own test over mobile data, which the guide counts as a step tried.
+_CONFIRMED_WORDS = (
+    r"collega'?s|ook bij (?:klanten|collega'?s|anderen|iedereen|onze klanten)|andere locaties?|"
+    r"(?:van|vanop) thuis|klanten bellen|klanten melden|statuspagina|netwerkstatus|monitoring|"
+    r"ligt niet aan (?:ons|onze)|niet aan onze (?:internet)?verbinding|"
+    r"coll[eè]gues|d'autres (?:personnes|clients|sites|endroits)|nos clients (?:nous )?"
+    r"(?:appellent|téléphonent|signalent)|page de statut|ce n'est pas (?:notre|ma) connexion|"
+    r"depuis (?:la maison|chez moi|un autre (?:endroit|site|bureau))|"
+    r"colleagues|other (?:people|locations|offices|customers)|status page|"
+    r"not (?:just |only )?(?:our|my) (?:connection|line|office|network)|from home|"
+    r"customers (?:are calling|call|report|complain)|(?:a |another |different )provider|"
+    r"uptime ?robot|pingdom"
+)
+_CONFIRMED = Caseless(
+    r"\b(?:" + _CONFIRMED_WORDS + r")\b",
+    starts=_after_word_break(_CONFIRMED_WORDS),
+    lead=1,
+)
+
+
+def count_confirmed_cues(text: str, lower: str | None = None) -> int:
+    return sum(1 for _ in _CONFIRMED.finditer(text, lower))
+
+
 # ---------------------------------------------------------------- subjects
 
 _GENERIC_WORDS = frozenset(
@@ -1240,6 +1266,7 @@ class Signals:
     error_texts: list[str] = field(default_factory=list)
     steps_cues: int = 0
     connection_cues: int = 0
+    confirmed_cues: int = 0
     generic_subject: bool = False
     secret_spans: list[SecretSpan] = field(default_factory=list)
     second_issue_cues: int = 0
@@ -1269,6 +1296,7 @@ class Signals:
             "sig_error": min(3.0, float(len(self.error_texts))) / 3,
             "sig_steps": min(3.0, float(self.steps_cues)) / 3,
             "sig_connection": min(3.0, float(self.connection_cues)) / 3,
+            "sig_confirmed": min(2.0, float(self.confirmed_cues)) / 2,
             "sig_generic_subject": float(self.generic_subject),
             "sig_secret": float(bool(self.secret_spans)),
             "sig_second_issue": min(3.0, float(self.second_issue_cues)) / 3,
@@ -1294,6 +1322,7 @@ def detect_signals(ticket: CleanTicket) -> Signals:
         error_texts=find_error_texts(ticket.full, full_lower),
         steps_cues=count_steps_cues(own, own_lower),
         connection_cues=count_connection_cues(own, own_lower),
+        confirmed_cues=count_confirmed_cues(own, own_lower),
         generic_subject=subject_is_generic(ticket.subject),
         second_issue_cues=count_second_issue_cues(ticket.own, own_only_lower)
         + subject_joins(ticket.subject),

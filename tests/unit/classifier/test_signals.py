@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from classifier.signals import (
     REDACTED,
     count_added_sentences,
+    count_confirmed_cues,
     count_second_issue_cues,
     count_steps_cues,
     detect_signals,
@@ -964,3 +965,19 @@ def test_a_subject_joining_two_subjects_is_a_cue_of_a_second_issue():
     joined = detect_signals(clean_ticket("VPS traag + vraag factuur", "Zie onderwerp.", 8000))
     alone = detect_signals(clean_ticket("VPS traag", "Zie onderwerp.", 8000))
     assert joined.second_issue_cues == alone.second_issue_cues + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "confirmed"),
+    [
+        ("Onze collega's in Gent hebben exact hetzelfde, en klanten bellen ons al.", True),
+        ("Nos collègues du bureau de Liège ont le même problème.", True),
+        ("My partner tried from home on another provider: same thing.", True),
+        ("Your status page lists a major outage.", True),
+        # the customer's own test over mobile data is a step tried, not a confirmation
+        ("Via 4G op mijn gsm geprobeerd, zelfde probleem.", False),
+        ("De site laadt niet meer sinds 9u.", False),
+    ],
+)
+def test_a_failure_confirmed_apart_from_the_customers_connection(text, confirmed):
+    assert (count_confirmed_cues(text) > 0) == confirmed
