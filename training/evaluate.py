@@ -239,9 +239,10 @@ def format_report(
     ablation: dict[str, dict[str, float]] | None = None,
     ablation_cv: dict[str, dict[str, float]] | None = None,
     train_size: int | None = None,
+    source: str = "test split",
 ) -> str:
     """A plain-text rendering of the figures, with the targets beside them."""
-    lines = ["Overall (test split, n={})".format(report["overall"]["n"])]
+    lines = ["Overall ({}, n={})".format(source, report["overall"]["n"])]
     for key, value in report["overall"].items():
         if key == "n":
             continue

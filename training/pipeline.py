@@ -224,9 +224,13 @@ def run_evaluation(
     print(
         format_report(
             report,
-            report.get("ablation") or model.metadata.get("ablation"),
-            model.metadata.get("ablation_cv"),  # from training: a loaded model has no folds
+            # the training run's tables describe the corpus's test split, not another file
+            report.get("ablation") or (model.metadata.get("ablation") if data is None else None),
+            model.metadata.get("ablation_cv")
+            if data is None
+            else None,  # a loaded model has no folds
             model.metadata.get("train_size"),
+            "test split" if data is None else f"test split of {data}",
         )
     )
     if json_out:
