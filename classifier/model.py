@@ -828,7 +828,7 @@ def _terms(
     indices: np.ndarray,
     names: np.ndarray,
     readable: dict,
-    k: int | None = None,
+    k: int,
 ) -> list[str]:
     """The readable names of a row's chosen entries (positions from the row's `start`), each
     column's name made when first shown (tickets share their terms); at most k of them, a term

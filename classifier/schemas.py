@@ -31,6 +31,19 @@ PLANS: tuple[str, ...] = get_args(Plan)
 FAILURE_ONLY_CODES: frozenset[str] = frozenset({"error_message", "steps_tried", "ip_address"})
 
 
+def allowed_missing_info(
+    category: str | None, priority: str | None, missing_info: Iterable[str]
+) -> list[str]:
+    """The codes of missing_info that the category and priority allow (sorted): a device
+    ticket can miss only descriptive_subject, a P4 ticket no failure-only code."""
+    codes = set(missing_info)
+    if category == "out_of_scope_device":
+        codes &= {"descriptive_subject"}
+    if priority == "P4":
+        codes -= FAILURE_ONLY_CODES
+    return sorted(codes)
+
+
 def label_violations(
     category: str | None, priority: str | None, missing_info: Iterable[str] | None
 ) -> list[tuple[str, str]]:

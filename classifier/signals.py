@@ -259,9 +259,12 @@ _NAMED_HOST = StartScan(
     + ")",
     lead=1,
 )
-# a server of the provider's that is the customer's own (vps-214.webcanyon.eu): a numbered
-# name, not one of the provider's shared service hosts (ns1, mx2)
-_PROVIDER_SERVER = re.compile(r"(?!(?:ns|mx|dns)\d*\.)[a-z0-9-]*\d[a-z0-9-]*\.webcanyon\.eu$")
+# a server of the provider's that is the customer's own: named as a server and numbered
+# (vps-214.webcanyon.eu, srv-ant-12, web12), not one of the shared service hosts (ns1, mx2,
+# smtp1, mail3, webmail01, status2)
+_PROVIDER_SERVER = re.compile(
+    r"(?:(?:vps|srv|server|node|host|shared)[a-z0-9-]*?\d|web-?\d)[a-z0-9-]*\.webcanyon\.eu$"
+)
 _FILE_LIKE = re.compile(
     r"\.(?:php|html?|js|css|json|xml|txt|log|ini|conf|png|jpe?g|pdf|zip)$", re.I
 )
@@ -498,13 +501,13 @@ def count_connection_cues(text: str, lower: str | None = None) -> int:
 # customer's own test over mobile data, which the guide counts as a step tried.
 _CONFIRMED_WORDS = (
     r"collega'?s|ook bij (?:klanten|collega'?s|anderen|iedereen|onze klanten)|andere locaties?|"
-    r"(?:van|vanop) thuis|klanten bellen|klanten melden|statuspagina|netwerkstatus|monitoring|"
+    r"klanten bellen|klanten melden|statuspagina|netwerkstatus|monitoring|"
     r"ligt niet aan (?:ons|onze)|niet aan onze (?:internet)?verbinding|"
     r"coll[eè]gues|d'autres (?:personnes|clients|sites|endroits)|nos clients (?:nous )?"
     r"(?:appellent|téléphonent|signalent)|page de statut|ce n'est pas (?:notre|ma) connexion|"
-    r"depuis (?:la maison|chez moi|un autre (?:endroit|site|bureau))|"
+    r"depuis un autre (?:endroit|site|bureau)|"
     r"colleagues|other (?:people|locations|offices|customers)|status page|"
-    r"not (?:just |only )?(?:our|my) (?:connection|line|office|network)|from home|"
+    r"not (?:just |only )?(?:our|my) (?:connection|line|office|network)|"
     r"customers (?:are calling|call|report|complain)|(?:a |another |different )provider|"
     r"uptime ?robot|pingdom"
 )
@@ -862,9 +865,9 @@ _DESCRIPTION = re.compile(
     re.IGNORECASE,
 )
 # a conjunction opening another clause between the password word and the link
-_OTHER_CLAUSE = re.compile(
-    r"\b(?:maar|but|mais|want|car|omdat|because|terwijl|while|alors que|parce que)\b", re.I
-)
+# (not "car", "while" or "want": English nouns and verbs as well, "the password for the car
+# site is ...")
+_OTHER_CLAUSE = re.compile(r"\b(?:maar|but|mais|omdat|because|terwijl|alors que|parce que)\b", re.I)
 _SENTENCE_START = re.compile(r"[.!?]\s")
 _BACKUP_WORD = re.compile(r"backup|recovery|herstel|secours|récupération", re.IGNORECASE)
 _CODE_GROUP = re.compile(r"(?=[a-z]{0,9}\d)(?=\d{0,9}[a-z])[0-9a-z]{4,10}", re.IGNORECASE)

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from classifier.schemas import label_violations
+from classifier.schemas import allowed_missing_info, label_violations
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LABEL_FIELDS = ("category", "priority", "missing_info", "multi_issue", "contains_password")
@@ -596,7 +596,8 @@ class Store:
         """Append a correction (the latest wins). With an idempotency key, a replay returns the
         stored correction; the same key with another payload raises IdempotencyConflict.
         Labels that would break the guide together (out_of_scope_device at P1) raise
-        LabelConflict, and nothing is written."""
+        LabelConflict, and nothing is written; missing-info codes that a corrected category or
+        priority no longer allows are dropped, as part of the correction."""
         fingerprint = request_fingerprint({"ticket_id": ticket_id, **changes, "note": note})
         if idempotency_key:
             existing = self._by_key(idempotency_key)
@@ -608,10 +609,17 @@ class Store:
                     raise NotFound(ticket_id)
                 current = self._current_labels(session, ticket_id)
                 after = {**current, **changes}
-                # the category and priority it leaves must agree; missing_info is checked when
-                # corrected (a predicted list need not be corrected with the priority)
+                if "missing_info" not in changes and after.get("missing_info") is not None:
+                    # a new category or priority drops the codes it no longer allows (P4: no
+                    # steps_tried); the correction records that change too
+                    allowed = allowed_missing_info(
+                        after.get("category"), after.get("priority"), after["missing_info"]
+                    )
+                    if allowed != sorted(after["missing_info"]):
+                        changes = {**changes, "missing_info": allowed}
+                        after["missing_info"] = allowed
                 for field, message in label_violations(
-                    after.get("category"), after.get("priority"), changes.get("missing_info")
+                    after.get("category"), after.get("priority"), after.get("missing_info")
                 ):
                     raise LabelConflict(field, f"the labels would break the guide: {message}")
                 before = {k: current.get(k) for k in changes}

@@ -70,7 +70,9 @@ _DISCLAIMER = re.compile(
     re.IGNORECASE,
 )
 GENERIC_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fw|fwd|tr|aw|wg|antw|doorst)\s*(?:\[\d+\])?\s*:\s*)+", re.I
+    # one \s* between the parts (two in a row could split the same spaces many ways)
+    r"^\s*(?:(?:re|fw|fwd|tr|aw|wg|antw|doorst)\s*(?:\[\d+\]\s*)?:\s*)+",
+    re.I,
 )
 
 
@@ -85,6 +87,11 @@ class CleanTicket:
     truncated: bool  # own text was longer than the limit and was cut for classification
 
 
+def without_surrogates(text: str) -> str:
+    """The text with every lone surrogate (no character, no UTF-8) replaced by '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def normalize(text: str) -> str:
     """Unicode NFKC, no control characters or lone surrogates, tidy whitespace."""
     if not text:
@@ -92,8 +99,7 @@ def normalize(text: str) -> str:
     # ASCII text holds no surrogates and every ASCII string is NFKC already: both steps would
     # return it unchanged.
     if not text.isascii():
-        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
-        text = unicodedata.normalize("NFKC", text)
+        text = unicodedata.normalize("NFKC", without_surrogates(text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub(" ", text)
     # _SPACES matches every single space; replacing a lone " " by " " changes nothing, so the
@@ -242,9 +248,7 @@ def clean_ticket(subject: str, body: str, max_chars: int, truncated: bool = Fals
 
 # A forward: "Fwd:"/"TR:"/"Doorst:" in the subject (after any reply prefixes), or the quote
 # opening with a forwarded-message line.
-_FORWARD_SUBJECT = re.compile(
-    r"^\s*(?:(?:re|aw|antw)\s*(?:\[\d+\])?\s*:\s*)*(?:fw|fwd|tr|wg|doorst)\s*(?:\[\d+\])?\s*:", re.I
-)
+_FORWARD_PREFIX = re.compile(r"\b(?:fw|fwd|tr|wg|doorst)\b", re.I)  # within GENERIC_PREFIX's match
 _FORWARD_LINE = re.compile(
     r"-{2,}\s*(?:forwarded message|doorgestuurd bericht|message transféré)", re.IGNORECASE
 )
@@ -259,7 +263,11 @@ def text_for_model(ticket: CleanTicket, min_own_words: int = 10, min_reply_words
     text = f"{subject}\n{ticket.own}"
     if ticket.quoted:  # most tickets quote nothing
         words = len(ticket.own.split())
-        forward = bool(_FORWARD_SUBJECT.match(ticket.subject) or _FORWARD_LINE.match(ticket.quoted))
+        prefix = GENERIC_PREFIX.match(ticket.subject)
+        forward = bool(
+            (prefix and _FORWARD_PREFIX.search(prefix.group(0)))
+            or _FORWARD_LINE.match(ticket.quoted)
+        )
         if words < min_reply_words or (forward and words < min_own_words):
             text = f"{text}\n{ticket.quoted[:5000]}"
     return break_long_runs(text)

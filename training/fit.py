@@ -330,6 +330,7 @@ def fit_model(
     cat_classes = list(heads["category"].classes_)
     pri_classes = list(heads["priority"].classes_)
     p_cat = cv_proba["category"][:, [cat_classes.index(c) for c in CATEGORIES]]
+    p_multi = cv_proba["multi_issue"][:, list(heads["multi_issue"].classes_).index(True)]
     p_pri = cv_proba["priority"][:, [pri_classes.index(p) for p in PRIORITIES]]
     thresholds = Thresholds(
         auto={
@@ -351,15 +352,9 @@ def fit_model(
         urgent=urgent_threshold(
             p_cat, p_pri, train["priority"].to_numpy(), config.urgent_recall_target
         ),
-        binary={
-            "multi_issue": best_f1_cut(
-                cv_proba["multi_issue"][:, list(heads["multi_issue"].classes_).index(True)],
-                train["multi_issue"].to_numpy(),
-            )
-        },
+        binary={"multi_issue": best_f1_cut(p_multi, train["multi_issue"].to_numpy())},
     )
     multi_cut = thresholds.binary["multi_issue"]
-    p_multi = cv_proba["multi_issue"][:, list(heads["multi_issue"].classes_).index(True)]
     multi_proba = np.column_stack([1 - p_multi, p_multi])
     multi_gold = np.where(train["multi_issue"].to_numpy(dtype=bool), "true", "false")
     multi_given = np.where(p_multi >= multi_cut, "true", "false")
@@ -373,7 +368,7 @@ def fit_model(
     cv_metrics = cv_figures(
         p_cat,
         p_pri,
-        cv_proba["multi_issue"][:, list(heads["multi_issue"].classes_).index(True)],
+        p_multi,
         train,
         thresholds,
     )

@@ -16,10 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from classifier.api.auth import PERMISSIONS, KeyRing, Role, dev_keys, parse_keys
+from classifier.api.auth import PERMISSION_NAMES, PERMISSIONS, KeyRing, Role, dev_keys, parse_keys
 from classifier.api.batching import MicroBatcher
 from classifier.api.metrics import Metrics
 from classifier.model import ModelLoadError, TicketClassifier
@@ -43,7 +43,7 @@ from classifier.store import (
     Store,
     as_utc,
 )
-from classifier.text import MAX_SUBJECT_CHARS, RAW_FACTOR
+from classifier.text import MAX_SUBJECT_CHARS, RAW_FACTOR, without_surrogates
 
 log = logging.getLogger("classifier.api")
 
@@ -76,17 +76,6 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or None
-
-
-PERMISSION_NAMES = {
-    "predict": "request predictions",
-    "read": "read stored predictions",
-    "correct": "correct labels",
-    "export": "export corrections",
-    "model": "read the model's details",
-    "reports": "read accuracy reports",
-    "admin": "use the admin endpoints",
-}
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -315,12 +304,12 @@ class Gate:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
-        status = 500
+        status, started = 500, False
 
         async def observing_send(message: dict[str, Any]) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
             await send(message)
 
         try:
@@ -328,6 +317,14 @@ class Gate:
                 await self._limited(scope, receive, observing_send)
             else:
                 await self.app(scope, receive, observing_send)
+        except Exception as exc:
+            # a bug: answered in the one error shape, and logged by its type alone (a message
+            # may quote a ticket; Starlette's own handler would log it, traceback and all)
+            log.error("unexpected error: %s", type(exc).__name__)
+            if not started:
+                await error_response(500, "internal", "an unexpected error; it was logged")(
+                    scope, receive, send
+                )
         finally:
             seconds = time.perf_counter() - start
             path = getattr(scope.get("route"), "path", "unmatched")
@@ -388,9 +385,7 @@ def storable(text: str) -> str:
     UTF-8 for SQLite) replaced, as the classifier's cleaning replaces them."""
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
-    if not text.isascii():
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
+    return text if text.isascii() else without_surrogates(text)
 
 
 def stored_ticket(ticket: Ticket, prediction: Prediction, max_chars: int) -> dict[str, Any]:
@@ -414,6 +409,10 @@ class Predicted(NamedTuple):
     json: str  # serialized once: the answer and the prediction log's row
 
 
+# errors of one row's data (a duplicate, a value the database refuses), not of the store
+_ROW_ERRORS = (IntegrityError, DataError, ValueError)
+
+
 def predict_and_log(state: State, tickets: list[Ticket]) -> list[Predicted]:
     model = state.model
     now = datetime.now(UTC)  # a ticket without received_at was received now, by this service
@@ -428,8 +427,9 @@ def predict_and_log(state: State, tickets: list[Ticket]) -> list[Predicted]:
     try:
         state.store.log_serialized(rows)
     except Exception as exc:  # the predictions are still returned; the failure is counted
-        if len(rows) == 1:
-            state.metrics.store_failures.inc()
+        if len(rows) == 1 or not isinstance(exc, _ROW_ERRORS):
+            # a store that is down or locked fails every row alike: no retry on the predict path
+            state.metrics.store_failures.inc(len(rows))
             log.error("prediction log write failed: %s", type(exc).__name__)
         else:  # one row the store refuses must not cost the others theirs
             log.error(
@@ -534,7 +534,11 @@ def _known_id(ticket_id: str) -> None:
 def _check_size(ticket: Ticket, limit: int) -> None:
     """A ticket in a batch is held to a single ticket's limit (its text, UTF-8)."""
     chars = len(ticket.subject) + len(ticket.body)
-    if chars * 4 > limit and len(ticket.subject.encode()) + len(ticket.body.encode()) > limit:
+    utf8 = "utf-8", "surrogatepass"  # a lone surrogate is counted, not refused
+    if (
+        chars * 4 > limit
+        and len(ticket.subject.encode(*utf8)) + len(ticket.body.encode(*utf8)) > limit
+    ):
         raise ApiError(413, "too_large", f"the ticket's text is over {limit} bytes", "body")
 
 
@@ -817,11 +821,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
         log.error("store error: %s", type(exc).__name__)  # the type only: it may quote a ticket
         return error_response(503, "store_unavailable", "the store failed; retry later")
-
-    @app.exception_handler(Exception)
-    async def server_error(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error: %s", type(exc).__name__)
-        return error_response(500, "internal", "an unexpected error; it was logged")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

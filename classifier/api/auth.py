@@ -24,6 +24,18 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
+# what each permission lets a role do, in 403 messages
+PERMISSION_NAMES = {
+    "predict": "request predictions",
+    "read": "read stored predictions",
+    "correct": "correct labels",
+    "export": "export corrections",
+    "model": "read the model's details",
+    "reports": "read accuracy reports",
+    "admin": "use the admin endpoints",
+}
+
+
 class KeyError_(ValueError):
     """A key definition is malformed (the message names where)."""
 

@@ -118,7 +118,8 @@ def test_since_with_an_offset_is_compared_in_utc(api):
     assert ticket_id not in exported(
         (at + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-5)))
     )
-    assert api.get("/v1/corrections", "analyst", params={"since": "0001-01-01T00:00:00+14:00"})
+    early = api.get("/v1/corrections", "analyst", params={"since": "0001-01-01T00:00:00+14:00"})
+    assert early.status_code == 422 and early.json()["error"]["field"] == "since"
     assert api.get("/v1/corrections", "analyst", params={"since": "not a date"}).status_code == 422
 
 
@@ -218,3 +219,72 @@ def test_a_batch_over_the_limit_is_413(api):
         headers=api.headers("intake", **{"Content-Type": "application/json"}),
     )
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+
+
+def _failures(api) -> float:
+    for line in api.client.get("/metrics").text.splitlines():
+        if line.startswith("classifier_store_write_failures_total "):
+            return float(line.split()[-1])
+    raise AssertionError("the store failure counter is not exported")
+
+
+def test_a_row_the_store_refuses_costs_only_that_row(api, monkeypatch):
+    state = api.client.app.state.classifier
+    original = state.store.log_serialized
+    ids = [new_id() for _ in range(3)]
+
+    def refusing(rows):
+        if any(row.ticket["ticket_id"] == ids[1] for row in rows):
+            raise sqlalchemy.exc.DataError("INSERT", {}, Exception("value refused"))
+        return original(rows)
+
+    monkeypatch.setattr(state.store, "log_serialized", refusing)
+    before = _failures(api)
+    tickets = [{"id": ticket_id, **VPS_DOWN} for ticket_id in ids]
+    assert api.post("/v1/predict/batch", "intake", {"tickets": tickets}).status_code == 200
+    assert _failures(api) == before + 1
+    found = [api.get(f"/v1/predictions/{t}", "engineer").status_code for t in ids]
+    assert found == [200, 404, 200]
+
+
+def test_a_store_that_is_down_is_not_retried_row_by_row(api, monkeypatch):
+    state = api.client.app.state.classifier
+    calls = []
+
+    def down(rows):
+        calls.append(len(rows))
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(state.store, "log_serialized", down)
+    before = _failures(api)
+    tickets = [{"id": new_id(), **VPS_DOWN} for _ in range(3)]
+    response = api.post("/v1/predict/batch", "intake", {"tickets": tickets})
+    assert response.status_code == 200 and all(
+        "category" in p for p in response.json()["predictions"]
+    )
+    assert calls == [3] and _failures(api) == before + 3
+
+
+def test_an_unexpected_error_is_a_json_500_logged_by_its_type_alone(api, monkeypatch, caplog_all):
+    state = api.client.app.state.classifier
+
+    def bug(*_args, **_kwargs):
+        raise RuntimeError("klant schreef: wachtwoord Geheim!Wacht99")
+
+    monkeypatch.setattr(state.store, "ticket", bug)
+    response = api.get("/v1/predictions/t-any", "engineer")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal"
+    assert "RuntimeError" in caplog_all.text and "Geheim" not in caplog_all.text
+
+
+def test_an_oversized_batch_ticket_with_a_lone_surrogate_gets_its_error(api):
+    body = "x" * api.settings.max_ticket_bytes + "\ud800"
+    payload = json.dumps({"tickets": [VPS_DOWN, {"subject": "groot", "body": body}]})
+    response = api.client.post(
+        "/v1/predict/batch",
+        content=payload,
+        headers=api.headers("intake", **{"Content-Type": "application/json"}),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"][1]["error"]["code"] == "too_large"

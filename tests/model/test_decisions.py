@@ -52,11 +52,25 @@ def test_multi_issue_confidence_is_the_probability_of_the_value_given(corpus_tic
     assert between > 0
 
 
-def test_missing_info_confidence_is_its_least_certain_part(predicted):
-    for prediction, p in predicted:
-        parts = [getattr(p, name) for name in BINARY_PARTS]
-        expected = min(max(q, 1 - q) for q in parts)  # these heads cut at 0.5
+def test_missing_info_confidence_is_its_least_certain_part(corpus_tickets):
+    # cuts of their own for two of the parts, so that the probability of the value each part
+    # gave differs from the larger of p and 1 - p
+    model = TicketClassifier.load(MODEL_DIR)
+    cuts = {"error_given": 0.3, "steps_given": 0.7}
+    model.fitted.thresholds.binary.update(cuts)
+    rows = model._rows(model.probabilities(model.analyzer.analyze(corpus_tickets)))
+    differs = 0
+    for prediction, p in zip(model.predict(corpus_tickets), rows, strict=True):
+        parts = []
+        for name in BINARY_PARTS:
+            q, cut = getattr(p, name), cuts.get(name, 0.5)
+            parts.append(q if q >= cut else 1 - q)
+        expected = min(parts)
         assert prediction.confidence["missing_info"] == pytest.approx(expected, abs=1e-4)
+        differs += (
+            abs(expected - min(max(q, 1 - q) for q in map(p.__getattribute__, BINARY_PARTS))) > 1e-3
+        )
+    assert differs > 0
 
 
 def test_decision_levels_follow_the_stored_thresholds(model, predicted):

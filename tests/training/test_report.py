@@ -89,7 +89,7 @@ def _prediction(category: str, priority: str, decision: str = "auto", version: s
         "model_version": version,
         "category": category,
         "priority": priority,
-        "missing_info": ["steps_tried"],
+        "missing_info": ["descriptive_subject"],  # a code every category and priority allow
         "multi_issue": False,
         "contains_password": False,
         "decision": {"category": decision, "priority": decision},

@@ -301,9 +301,12 @@ def test_a_correction_breaking_the_guide_writes_nothing(store):
         store.correct("t-g", "engineer", {"priority": "P1"}, None)
     assert raised.value.field == "priority"
     assert store.ticket("t-g")["corrections"] == []
-    # the predicted missing_info need not be corrected with the priority ...
-    store.correct("t-g", "engineer", {"priority": "P4"}, None)
-    # ... but a corrected one must fit it
+    # a new priority drops the predicted codes it does not allow, in the same correction ...
+    made = store.correct("t-g", "engineer", {"priority": "P4"}, None)
+    assert made.after == {"priority": "P4", "missing_info": []}
+    assert made.before == {"priority": "P3", "missing_info": ["steps_tried"]}
+    assert store.ticket("t-g")["current"]["missing_info"] == []
+    # ... and a corrected list must fit the labels
     with pytest.raises(LabelConflict):
         store.correct("t-g", "engineer", {"missing_info": ["error_message"]}, None)
     assert len(store.ticket("t-g")["corrections"]) == 1

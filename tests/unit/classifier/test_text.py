@@ -143,8 +143,11 @@ def test_a_short_reply_is_classified_on_its_own_words():
     reply = clean_ticket("Re: certificat", body, 20_000)
     assert "hors service" in reply.quoted  # still there for the missing-info detectors
     assert "hors service" not in text_for_model(reply)
-    # the same mail forwarded ("TR:") is about the forwarded text
-    assert "hors service" in text_for_model(clean_ticket("TR: certificat", body, 20_000))
+    # the same mail forwarded ("TR:", also behind reply prefixes) is about the forwarded text
+    for forward in ("TR: certificat", "Re [2]: Fw: certificat", "RE : TR : certificat"):
+        assert "hors service" in text_for_model(clean_ticket(forward, body, 20_000)), forward
+    for reply in ("Re : " * 30 + "certificat", "Trouble: certificat"):
+        assert "hors service" not in text_for_model(clean_ticket(reply, body, 20_000)), reply
     # a reply with next to no words of its own ("zie hieronder") is read with its quote
     bare = clean_ticket("Re: VPS", "Zie hieronder\n\n> De VPS reageert niet meer.", 20_000)
     assert "reageert niet meer" in text_for_model(bare)
