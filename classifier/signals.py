@@ -460,16 +460,23 @@ _STEPS_WORDS = (
     r"didn't help|did not help|didn't fix|did not fix|no luck|to no avail|without success|"
     r"made no difference|no difference"
 )
-_STEPS = Caseless(
-    r"\b(?:" + _STEPS_WORDS + r")\b",
-    # a word of the list opens every match: tried only after a non-word character (2x quicker)
-    starts=_after_word_break(_STEPS_WORDS),
-    lead=1,
-)
+
+
+def _whole_words(words: str) -> Caseless:
+    """Any of the words (a regex alternation), as whole words in any case: a word of the list
+    opens every match, so it is tried only after a non-word character (2x quicker)."""
+    return Caseless(r"\b(?:" + words + r")\b", starts=_after_word_break(words), lead=1)
+
+
+def _count(pattern: Caseless, text: str, lower: str | None) -> int:
+    return sum(1 for _ in pattern.finditer(text, lower))
+
+
+_STEPS = _whole_words(_STEPS_WORDS)
 
 
 def count_steps_cues(text: str, lower: str | None = None) -> int:
-    return sum(1 for _ in _STEPS.finditer(text, lower))
+    return _count(_STEPS, text, lower)
 
 
 # ---------------------------------------------------------------- connection-level failures
@@ -485,15 +492,11 @@ _CONNECTION_WORDS = (
     r"err_connection_\w+|err_timed_out|laadt (?:niet|eindeloos)|blijft laden|keeps loading|"
     r"charge (?:à l'infini|sans fin)|ping"
 )
-_CONNECTION = Caseless(
-    r"\b(?:" + _CONNECTION_WORDS + r")\b",
-    starts=_after_word_break(_CONNECTION_WORDS),
-    lead=1,
-)
+_CONNECTION = _whole_words(_CONNECTION_WORDS)
 
 
 def count_connection_cues(text: str, lower: str | None = None) -> int:
-    return sum(1 for _ in _CONNECTION.finditer(text, lower))
+    return _count(_CONNECTION, text, lower)
 
 
 # The failure confirmed apart from the customer's own connection (the guide: then the customer's
@@ -511,15 +514,11 @@ _CONFIRMED_WORDS = (
     r"customers (?:are calling|call|report|complain)|(?:a |another |different )provider|"
     r"uptime ?robot|pingdom"
 )
-_CONFIRMED = Caseless(
-    r"\b(?:" + _CONFIRMED_WORDS + r")\b",
-    starts=_after_word_break(_CONFIRMED_WORDS),
-    lead=1,
-)
+_CONFIRMED = _whole_words(_CONFIRMED_WORDS)
 
 
 def count_confirmed_cues(text: str, lower: str | None = None) -> int:
-    return sum(1 for _ in _CONFIRMED.finditer(text, lower))
+    return _count(_CONFIRMED, text, lower)
 
 
 # ---------------------------------------------------------------- subjects
