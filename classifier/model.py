@@ -28,6 +28,7 @@ from classifier.schemas import (
     Prediction,
     Ticket,
 )
+from classifier.signals import SIGNAL_LABELS
 from classifier.vectorize import SMALL_BATCH, Csr, FeatureUnion
 
 ARTIFACT = "model.joblib"
@@ -864,28 +865,11 @@ def _top3(proba: list[float], ranked: list[int], labels: Sequence[str]) -> list[
     return [{"label": labels[i], "probability": round(proba[i], 4)} for i in ranked]
 
 
-# the numeric features' names as an explanation shows them
-_NUMERIC_NAMES = {
+# the rule features' names as an explanation shows them (the signals' are SIGNAL_LABELS)
+_RULE_NAMES = {
     "rule_distinct_categories": "rules: several categories",
     "rule_multi_issue": "rules: a second issue",
     "rule_priority:urgency_words": "rules: urgency words",
-    "sig_domain": "signal: a domain",
-    "sig_named_host": "signal: a named server or package",
-    "sig_ip_customer": "signal: the customer's IP",
-    "sig_ip_server": "signal: a server IP",
-    "sig_ip_unknown": "signal: an IP address",
-    "sig_ip_private": "signal: a private IP",
-    "sig_error": "signal: error texts",
-    "sig_steps": "signal: steps tried",
-    "sig_connection": "signal: connection failure",
-    "sig_confirmed": "signal: confirmed elsewhere",
-    "sig_generic_subject": "signal: generic subject",
-    "sig_secret": "signal: a secret",
-    "sig_second_issue": "signal: cues of a second issue",
-    "sig_paragraphs": "signal: paragraphs",
-    "sig_questions": "signal: questions",
-    "sig_question_paragraphs": "signal: paragraphs with a question",
-    "sig_added_sentences": "signal: sentences added after a sign-off",
 }
 
 
@@ -896,8 +880,10 @@ def _readable(name: str) -> str:
     if kind == "chars":
         return f"“{term.strip()}”"
     if kind == "numeric":
-        if term in _NUMERIC_NAMES:
-            return _NUMERIC_NAMES[term]
+        if term in SIGNAL_LABELS:
+            return "signal: " + SIGNAL_LABELS[term]
+        if term in _RULE_NAMES:
+            return _RULE_NAMES[term]
         if term.startswith("rule_"):  # rule_category:cms_plugins, rule_priority:P1
             return "rules: " + term.partition(":")[2]
         return term.replace("_", " ")

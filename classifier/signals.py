@@ -1260,6 +1260,28 @@ def count_added_sentences(text: str, lower: str | None = None) -> int:
 # ---------------------------------------------------------------- all signals of a ticket
 
 
+# What each of Signals.features() says, for explanations ("signal: steps tried").
+SIGNAL_LABELS = {
+    "sig_domain": "a domain",
+    "sig_named_host": "a named server or package",
+    "sig_ip_customer": "the customer's IP",
+    "sig_ip_server": "a server IP",
+    "sig_ip_unknown": "an IP address",
+    "sig_ip_private": "a private IP",
+    "sig_error": "error texts",
+    "sig_steps": "steps tried",
+    "sig_connection": "connection failure",
+    "sig_confirmed": "confirmed elsewhere",
+    "sig_generic_subject": "generic subject",
+    "sig_secret": "a secret",
+    "sig_second_issue": "cues of a second issue",
+    "sig_paragraphs": "paragraphs",
+    "sig_questions": "questions",
+    "sig_question_paragraphs": "paragraphs with a question",
+    "sig_added_sentences": "sentences added after a sign-off",
+}
+
+
 @dataclass
 class Signals:
     domains: list[str] = field(default_factory=list)
@@ -1286,7 +1308,7 @@ class Signals:
         return any(ip.kind == "customer" for ip in self.ips)
 
     def features(self) -> dict[str, float]:
-        """Numeric features for the model (stable names)."""
+        """Numeric features for the model (stable names; SIGNAL_LABELS names them for people)."""
         kinds = [ip.kind for ip in self.ips]
         return {
             "sig_domain": float(bool(self.domains)),

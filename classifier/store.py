@@ -1,7 +1,7 @@
 """The prediction log and the engineers' corrections (SQLAlchemy 2; SQLite default, PostgreSQL).
 
-Only redacted text is ever written: callers pass tickets through `signals.redact` first, and
-`Store.log_prediction` refuses text that still holds a detectable secret. The schema is created
+Only redacted text is ever written: callers pass tickets and correction notes through
+`signals.redact` first (the store itself does not check). The schema is created
 and upgraded by Alembic migrations (`classifier/migrations`).
 """
 

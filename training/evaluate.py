@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from classifier.model import URGENT, TicketClassifier
 from classifier.rules import rules_only_prediction
 from classifier.schemas import CATEGORIES, MISSING_CODES, PRIORITIES, Prediction
-from training.fit import tickets_of
+from training.fit import ablation_row, tickets_of
 
 TARGETS = {
     "category_macro_f1": 0.93,
@@ -211,27 +211,14 @@ def rules_only(model: TicketClassifier, test: pd.DataFrame) -> dict[str, float]:
     """The keyword rules alone (category, priority, multi_issue), for the ablation."""
     analyses = model.analyzer.analyze(tickets_of(test))
     answers = [rules_only_prediction(a.hits) for a in analyses]
-    return _ablation_row(
+    return ablation_row(
         test, [a[0] for a in answers], [a[1] for a in answers], [a[2] for a in answers]
     )
 
 
 def model_row(model: TicketClassifier, test: pd.DataFrame) -> dict[str, float]:
     pred = predictions_frame(model.predict(tickets_of(test)))
-    return _ablation_row(test, pred["category"], pred["priority"], pred["multi_issue"])
-
-
-def _ablation_row(test: pd.DataFrame, category, priority, multi) -> dict[str, float]:
-    urgent_gold = test["priority"].isin(URGENT).to_numpy()
-    urgent_pred = np.isin(np.asarray(priority), URGENT)
-    return {
-        "category_macro_f1": float(f1_score(test["category"], list(category), average="macro")),
-        "priority_macro_f1": float(f1_score(test["priority"], list(priority), average="macro")),
-        "urgent_recall": float(urgent_pred[urgent_gold].mean()),
-        "multi_issue_f1": float(
-            f1_score(test["multi_issue"].astype(bool), np.asarray(multi, dtype=bool))
-        ),
-    }
+    return ablation_row(test, pred["category"], pred["priority"], pred["multi_issue"])
 
 
 def format_report(

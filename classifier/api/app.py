@@ -381,8 +381,8 @@ class _TooLarge(StarletteHTTPException):
 
 
 def storable(text: str) -> str:
-    """Text every store takes: NUL (PostgreSQL refuses it in text) and lone surrogates (no
-    UTF-8 for SQLite) replaced, as the classifier's cleaning replaces them."""
+    """Text every store takes: NUL (PostgreSQL refuses it in text) replaced by U+FFFD, lone
+    surrogates (no UTF-8 for SQLite) by '?', as the classifier's cleaning replaces them."""
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     return text if text.isascii() else without_surrogates(text)
